@@ -44,3 +44,28 @@ type Compressor interface {
 	// -noD -noF -noX does).
 	Uncompressed() bool
 }
+
+// factory builds one compressor kind. Each compressor file registers its
+// factory in an init function; Parse and ForImage dispatch through the table.
+type factory struct {
+	// name is the mksquashfs name ("xz"); id the superblock id.
+	name string
+	id   ID
+	// parse builds the compressor from the "-X..." words that follow the
+	// name in a mksquashfs-style string, for images of blockSize blocks.
+	// An option it does not support is an error, never dropped.
+	parse func(args []string, blockSize int) (Compressor, error)
+	// fromOptions builds the compressor a reader needs from the options
+	// record stored in an image (nil when the image has none).
+	fromOptions func(record []byte, blockSize int) (Compressor, error)
+}
+
+// registry maps mksquashfs names to factories; filled by init functions.
+var registry = map[string]factory{}
+
+func register(f factory) {
+	if _, dup := registry[f.name]; dup {
+		panic("compress: duplicate compressor " + f.name)
+	}
+	registry[f.name] = f
+}
