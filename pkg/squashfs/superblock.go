@@ -95,7 +95,7 @@ func (s *Superblock) UnmarshalBinary(b []byte) error {
 		ExportTableStart:   le.Uint64(b[88:]),
 	}
 	if err := CheckBlockSize(int(s.BlockSize)); err != nil {
-		return fmt.Errorf("%w: %v", ErrNotSquashfs, err)
+		return fmt.Errorf("%w: %w", ErrNotSquashfs, err)
 	}
 	if int(s.BlockLog) != bits.TrailingZeros32(s.BlockSize) {
 		return fmt.Errorf("%w: block_log %d does not match block size %d", ErrNotSquashfs, s.BlockLog, s.BlockSize)
