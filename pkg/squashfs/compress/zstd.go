@@ -1,0 +1,174 @@
+package compress
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// zstd blocks are single zstd frames (RFC 8878). The kernel's
+// fs/squashfs/zstd_wrapper.c decodes each block with a window of
+// max(block size, 8 KiB), so every frame is written single-segment (its
+// window is its content size, at most one block) and without a content
+// checksum, which squashfs never uses.
+//
+// mksquashfs's default level is 15 (squashfs-tools zstd_wrapper.h); an image
+// at another level carries the 4-byte options record (format.adoc
+// "Compression Options" / ZSTD: compression_level u32).
+const (
+	zstdDefaultLevel = 15
+	zstdMaxLevel     = 22
+	zstdRecordSize   = 4
+)
+
+func init() {
+	register(factory{
+		name:        "zstd",
+		id:          Zstd,
+		parse:       parseZstd,
+		fromOptions: zstdFromOptions,
+	})
+}
+
+// zstdCompressor encodes at one level. The pure-Go encoder has four speed
+// levels, not 22; the zstd level the user asked for maps onto them as
+// zstd.EncoderLevelFromZstd does:
+//
+//	1-2 -> SpeedFastest, 3-5 -> SpeedDefault, 6-9 -> SpeedBetterCompression,
+//	10-22 -> SpeedBestCompression.
+//
+// The options record keeps the requested level, as mksquashfs would write
+// it; readers ignore it (zstd frames decode without it).
+type zstdCompressor struct {
+	level     int
+	blockSize int
+
+	once sync.Once
+	enc  *zstd.Encoder
+	err  error
+}
+
+func newZstd(level, blockSize int) *zstdCompressor {
+	return &zstdCompressor{level: level, blockSize: blockSize}
+}
+
+func parseZstd(args []string, blockSize int) (Compressor, error) {
+	o := optionReader{comp: "zstd", args: args}
+	level := zstdDefaultLevel
+	for opt := o.next(); opt != ""; opt = o.next() {
+		switch opt {
+		case "-Xcompression-level":
+			n, err := o.intValue(opt, 1, zstdMaxLevel)
+			if err != nil {
+				return nil, err
+			}
+			level = n
+		default:
+			return nil, o.unsupported(opt)
+		}
+	}
+	return newZstd(level, blockSize), nil
+}
+
+// zstdFromOptions decodes format.adoc "Compression Options" / ZSTD.
+func zstdFromOptions(record []byte, blockSize int) (Compressor, error) {
+	if record == nil {
+		return newZstd(zstdDefaultLevel, blockSize), nil
+	}
+	if len(record) != zstdRecordSize {
+		return nil, fmt.Errorf("%w: zstd record is %d bytes, want %d", ErrBadOption, len(record), zstdRecordSize)
+	}
+	level := binary.LittleEndian.Uint32(record)
+	if level < 1 || level > zstdMaxLevel {
+		return nil, fmt.Errorf("%w: zstd compression level %d", ErrBadOption, level)
+	}
+	return newZstd(int(level), blockSize), nil
+}
+
+func (z *zstdCompressor) ID() ID             { return Zstd }
+func (z *zstdCompressor) Name() string       { return "zstd" }
+func (z *zstdCompressor) Uncompressed() bool { return false }
+
+// Level is the zstd level recorded in the image (1..22).
+func (z *zstdCompressor) Level() int { return z.level }
+
+func (z *zstdCompressor) Options() []byte {
+	if z.level == zstdDefaultLevel {
+		return nil
+	}
+	b := make([]byte, zstdRecordSize)
+	binary.LittleEndian.PutUint32(b, uint32(z.level))
+	return b
+}
+
+// encoder builds the encoder on first use. A zstd.Encoder is safe for
+// concurrent EncodeAll calls and keeps a pool of GOMAXPROCS block encoders
+// inside; creating one per block would cost megabytes of tables each time.
+// The window is capped at the block size (no frame needs more), which also
+// bounds the encoder's memory.
+func (z *zstdCompressor) encoder() (*zstd.Encoder, error) {
+	z.once.Do(func() {
+		window := maxBlockSize
+		if z.blockSize >= zstd.MinWindowSize && z.blockSize < maxBlockSize && z.blockSize&(z.blockSize-1) == 0 {
+			window = z.blockSize
+		}
+		z.enc, z.err = zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(z.level)),
+			zstd.WithEncoderCRC(false),
+			zstd.WithSingleSegment(true),
+			zstd.WithWindowSize(window),
+			zstd.WithEncoderConcurrency(runtime.GOMAXPROCS(0)),
+		)
+	})
+	return z.enc, z.err
+}
+
+func (z *zstdCompressor) Compress(dst, src []byte) ([]byte, error) {
+	enc, err := z.encoder()
+	if err != nil {
+		return nil, fmt.Errorf("zstd level %d: %w", z.level, err)
+	}
+	return enc.EncodeAll(src, dst[:0]), nil
+}
+
+// zstdDec is shared by every zstd compressor: DecodeAll is safe for
+// concurrent use and pools its block decoders. Its memory limit is the
+// largest squashfs block, so a frame claiming more fails before allocating.
+var zstdDec struct {
+	once sync.Once
+	dec  *zstd.Decoder
+	err  error
+}
+
+func zstdDecoder() (*zstd.Decoder, error) {
+	zstdDec.once.Do(func() {
+		zstdDec.dec, zstdDec.err = zstd.NewReader(nil,
+			zstd.WithDecoderConcurrency(0),
+			zstd.WithDecoderMaxMemory(maxBlockSize),
+			zstd.WithDecoderMaxWindow(maxBlockSize),
+		)
+	})
+	return zstdDec.dec, zstdDec.err
+}
+
+func (z *zstdCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error) {
+	dec, err := zstdDecoder()
+	if err != nil {
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	out, err := dec.DecodeAll(src, dst[:0])
+	if err != nil {
+		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+			return nil, fmt.Errorf("%w: zstd: %v", ErrTooLarge, err)
+		}
+		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+	}
+	if len(out) > maxSize {
+		return nil, fmt.Errorf("%w: zstd frame decodes to %d bytes, limit %d", ErrTooLarge, len(out), maxSize)
+	}
+	return out, nil
+}
