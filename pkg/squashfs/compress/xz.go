@@ -3,7 +3,6 @@ package compress
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -58,7 +57,7 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 		switch args[i] {
 		case "-Xdict-size":
 			if i+1 >= len(args) {
-				return nil, errors.New("compress: xz: -Xdict-size needs a value")
+				return nil, fmt.Errorf("%w: xz -Xdict-size needs a value", ErrBadOption)
 			}
 			i++
 			d, err := xzParseDictSize(args[i], blockSize)
@@ -68,14 +67,14 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 			c.dictSize = d
 		case "-Xbcj":
 			if i+1 >= len(args) {
-				return nil, errors.New("compress: xz: -Xbcj needs a filter list")
+				return nil, fmt.Errorf("%w: xz -Xbcj needs a filter list", ErrBadOption)
 			}
 			i++
 			// BCJ filter chains need an xz container writer that can
 			// describe them; the library's writer only knows LZMA2.
-			return nil, fmt.Errorf("compress: xz: -Xbcj %s: BCJ filters are not supported yet", args[i])
+			return nil, fmt.Errorf("%w: xz -Xbcj %s: BCJ filters are not implemented yet", ErrUnsupported, args[i])
 		default:
-			return nil, fmt.Errorf("compress: xz: unknown option %q", args[i])
+			return nil, fmt.Errorf("%w: xz option %q", ErrUnsupported, args[i])
 		}
 	}
 	return c, nil
@@ -94,7 +93,7 @@ func xzParseDictSize(s string, blockSize int) (int, error) {
 	case strings.HasSuffix(s, "%"):
 		p, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
 		if err != nil || p <= 0 || p > 100 {
-			return 0, fmt.Errorf("compress: xz: -Xdict-size %s: percentage must be 0 < N <= 100", s)
+			return 0, fmt.Errorf("%w: xz -Xdict-size %s: percentage must be 0 < N <= 100", ErrBadOption, s)
 		}
 		size = int(float64(blockSize) * p / 100)
 	default:
@@ -107,15 +106,15 @@ func xzParseDictSize(s string, blockSize int) (int, error) {
 		}
 		n, err := strconv.ParseUint(num, 10, 31)
 		if err != nil {
-			return 0, fmt.Errorf("compress: xz: -Xdict-size %s: not a byte count, K/M size or percentage", s)
+			return 0, fmt.Errorf("%w: xz -Xdict-size %s: not a byte count, K/M size or percentage", ErrBadOption, s)
 		}
 		if n > uint64(blockSize)/uint64(mult) {
-			return 0, fmt.Errorf("compress: xz: -Xdict-size %s: larger than the block size %d", s, blockSize)
+			return 0, fmt.Errorf("%w: xz -Xdict-size %s: larger than the block size %d", ErrBadOption, s, blockSize)
 		}
 		size = int(n) * mult
 	}
 	if err := xzCheckDictSize(size); err != nil {
-		return 0, fmt.Errorf("compress: xz: -Xdict-size %s: %w", s, err)
+		return 0, fmt.Errorf("%w: xz -Xdict-size %s: %v", ErrBadOption, s, err)
 	}
 	return size, nil
 }
@@ -155,11 +154,11 @@ func xzFromOptions(record []byte, blockSize int) (Compressor, error) {
 		return c, nil
 	}
 	if len(record) != xzRecordLen {
-		return nil, fmt.Errorf("compress: xz: options record is %d bytes, want %d", len(record), xzRecordLen)
+		return nil, fmt.Errorf("%w: xz record is %d bytes, want %d", ErrBadOption, len(record), xzRecordLen)
 	}
 	d := binary.LittleEndian.Uint32(record[0:4])
 	if d > 1<<31 || !xzDictEncodable(int(d)) {
-		return nil, fmt.Errorf("compress: xz: options record dictionary size %d is neither 2^n nor 3*2^n", d)
+		return nil, fmt.Errorf("%w: xz record dictionary size %d is neither 2^n nor 3*2^n", ErrBadOption, d)
 	}
 	c.dictSize = int(d)
 	c.filters = binary.LittleEndian.Uint32(record[4:8])
@@ -226,13 +225,13 @@ func (c *xzCompressor) Compress(dst, src []byte) ([]byte, error) {
 	}
 	w, err := cfg.NewWriter(out)
 	if err != nil {
-		return nil, fmt.Errorf("compress: xz: %w", err)
+		return nil, fmt.Errorf("compress: xz encoding: %w", err)
 	}
 	if _, err := w.Write(src); err != nil {
-		return nil, fmt.Errorf("compress: xz: %w", err)
+		return nil, fmt.Errorf("compress: xz encoding: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("compress: xz: %w", err)
+		return nil, fmt.Errorf("compress: xz encoding: %w", err)
 	}
 	return out.b, nil
 }
@@ -245,7 +244,7 @@ func (c *xzCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error) 
 	// per block.
 	r, err := xz.ReaderConfig{SingleStream: true, DictCap: lzma.MinDictCap}.NewReader(bytes.NewReader(src))
 	if err != nil {
-		return nil, fmt.Errorf("compress: xz: %w", err)
+		return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
 	}
 	return xzReadAll(dst, r, maxSize)
 }
@@ -265,13 +264,13 @@ func xzReadAll(dst []byte, r io.Reader, maxSize int) ([]byte, error) {
 			var one [1]byte
 			k, err := r.Read(one[:])
 			if k > 0 {
-				return nil, fmt.Errorf("compress: xz: output exceeds %d bytes", maxSize)
+				return nil, fmt.Errorf("%w: xz output exceeds %d bytes", ErrTooLarge, maxSize)
 			}
 			if err == io.EOF {
 				return out[:n], nil
 			}
 			if err != nil {
-				return nil, fmt.Errorf("compress: xz: %w", err)
+				return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
 			}
 			continue
 		}
@@ -281,7 +280,7 @@ func xzReadAll(dst []byte, r io.Reader, maxSize int) ([]byte, error) {
 			return out[:n], nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("compress: xz: %w", err)
+			return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
 		}
 	}
 }

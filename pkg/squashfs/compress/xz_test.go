@@ -396,3 +396,19 @@ func TestXZRecordLittleEndian(t *testing.T) {
 	require.Len(t, rec, 8)
 	assert.Equal(t, uint32(256<<10), binary.LittleEndian.Uint32(rec))
 }
+
+func TestXZErrorKinds(t *testing.T) {
+	_, err := parseXZ([]string{"-Xfoo"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrUnsupported)
+	_, err = parseXZ([]string{"-Xdict-size", "10K"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption)
+	_, err = registry["xz"].fromOptions([]byte{1, 2, 3}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption)
+	c := xzTestNew(t, xzTestMiB)
+	_, err = c.Decompress(nil, []byte("garbage"), 100)
+	assert.ErrorIs(t, err, ErrCorrupt)
+	comp, err := c.Compress(nil, make([]byte, 1000))
+	require.NoError(t, err)
+	_, err = c.Decompress(nil, comp, 999)
+	assert.ErrorIs(t, err, ErrTooLarge)
+}
