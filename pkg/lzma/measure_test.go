@@ -1,0 +1,136 @@
+package lzma
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/mkportable/mkportable/internal/testutil"
+)
+
+// TestMeasureCorpus compares compressed sizes on a corpus split into 1 MiB
+// blocks, each compressed on its own as mksquashfs -b 1M -Xdict-size 100%
+// does: this encoder, liblzma preset 6 (xz command) and ulikunitz/xz.
+//
+//	LZMA_CORPUS=/path/to/file-or-dir [LZMA_EVERY=n] go test ./pkg/lzma -run MeasureCorpus -v
+//
+// A directory is read as the concatenation of its regular files in path
+// order. LZMA_EVERY=n keeps every n-th block, to sample a large corpus.
+func TestMeasureCorpus(t *testing.T) {
+	root := os.Getenv("LZMA_CORPUS")
+	if root == "" {
+		t.Skip("set LZMA_CORPUS to a file or directory to measure")
+	}
+	data := readCorpus(t, root)
+	every := 1
+	if s := os.Getenv("LZMA_EVERY"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(t, err, "LZMA_EVERY")
+		every = n
+	}
+	const block = 1 << 20
+	var blocks [][]byte
+	for i := 0; i*block < len(data); i++ {
+		if i%every == 0 {
+			blocks = append(blocks, data[i*block:min(len(data), (i+1)*block)])
+		}
+	}
+	var in int64
+	for _, b := range blocks {
+		in += int64(len(b))
+	}
+
+	enc, err := NewEncoder(Options{DictSize: block})
+	require.NoError(t, err)
+	var ours int64
+	var buf []byte
+	start := time.Now()
+	for _, b := range blocks {
+		buf, err = enc.EncodeLZMA2(buf, b)
+		require.NoError(t, err)
+		ours += int64(len(buf))
+	}
+	oursTime := time.Since(start)
+	// Verify the last block decodes, so a broken build cannot look good.
+	require.Equal(t, blocks[len(blocks)-1], decodeGo(t, buf, block))
+
+	var uk int64
+	start = time.Now()
+	for _, b := range blocks {
+		var out bytes.Buffer
+		w, err := lzma.Writer2Config{DictCap: block}.NewWriter2(&out)
+		require.NoError(t, err)
+		_, err = w.Write(b)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		uk += int64(out.Len())
+	}
+	ukTime := time.Since(start)
+
+	var lib int64
+	var libTime time.Duration
+	if os.Getenv("LZMA_NO_XZ") == "" {
+		xz := testutil.RequireTool(t, "xz")
+		start = time.Now()
+		for _, b := range blocks {
+			cmd := exec.Command(xz, "-c", "--format=raw", "--lzma2=preset=6,dict=1MiB")
+			cmd.Stdin = bytes.NewReader(b)
+			out, err := cmd.Output()
+			require.NoError(t, err)
+			lib += int64(len(out))
+		}
+		libTime = time.Since(start)
+	}
+
+	mbs := func(d time.Duration) float64 { return float64(in) / 1e6 / d.Seconds() }
+	t.Logf("corpus %s: %d blocks, %d bytes", root, len(blocks), in)
+	t.Logf("ours      %12d bytes  ratio %.4f  %6.2f MB/s", ours, float64(ours)/float64(in), mbs(oursTime))
+	if lib > 0 {
+		t.Logf("liblzma-6 %12d bytes  ratio %.4f  %6.2f MB/s", lib, float64(lib)/float64(in), mbs(libTime))
+		t.Logf("ours/liblzma %.4f", float64(ours)/float64(lib))
+	}
+	t.Logf("ulikunitz %12d bytes  ratio %.4f  %6.2f MB/s", uk, float64(uk)/float64(in), mbs(ukTime))
+	t.Logf("ours/ulikunitz %.4f", float64(ours)/float64(uk))
+}
+
+func readCorpus(t *testing.T, root string) []byte {
+	t.Helper()
+	st, err := os.Stat(root)
+	require.NoError(t, err)
+	if !st.IsDir() {
+		b, err := os.ReadFile(root)
+		require.NoError(t, err)
+		return b
+	}
+	var paths []string
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	sort.Strings(paths)
+	var all bytes.Buffer
+	for _, p := range paths {
+		f, err := os.Open(p)
+		require.NoError(t, err)
+		_, err = io.Copy(&all, f)
+		f.Close()
+		require.NoError(t, err, "reading %s", p)
+	}
+	return all.Bytes()
+}
