@@ -1,0 +1,120 @@
+package roundtrip
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/mkportable/mkportable/test/treegen"
+)
+
+// fullTree is the big corner-case tree (devices included when root).
+func fullTree(t *testing.T) *fixture {
+	return tree(t, "full", fullTreeOptions())
+}
+
+// compressors are every compressor pack supports, as --comp takes them.
+var compressors = []string{"gzip", "xz", "zstd", "lz4", "none"}
+
+// TestRoundTrip packs the full tree with every compressor and checks the
+// image through the kernel, unsquashfs (list and extract) and sqfsdiff
+// against mksquashfs's image. One reference image serves all compressors:
+// sqfsdiff compares the decoded file systems, not their encoding.
+func TestRoundTrip(t *testing.T) {
+	f := fullTree(t)
+	ref := reference(t, f.dir, packOpts{})
+	for _, comp := range compressors {
+		t.Run(comp, func(t *testing.T) {
+			o := packOpts{Comp: comp}
+			img := pack(t, f.dir, o)
+			t.Run("kernel", func(t *testing.T) { checkKernel(t, img, f, o) })
+			t.Run("unsquashfs-list", func(t *testing.T) { checkUnsquashfsList(t, img, f, o) })
+			t.Run("unsquashfs-extract", func(t *testing.T) { checkUnsquashfsExtract(t, img, f, o) })
+			t.Run("sqfsdiff", func(t *testing.T) { checkSqfsdiff(t, img, ref) })
+		})
+	}
+}
+
+// TestRoundTripBlockSizes covers the smallest and largest block size (the
+// tree has files of k × 4 KiB and k × 1 MiB ± 1 byte), with an mksquashfs-
+// style compressor string.
+func TestRoundTripBlockSizes(t *testing.T) {
+	f := fullTree(t)
+	for _, c := range []struct{ bs, comp string }{{"4K", "zstd -Xcompression-level 3"}, {"1M", "xz -Xdict-size 100%"}} {
+		t.Run(c.bs, func(t *testing.T) {
+			o := packOpts{Comp: c.comp, BlockSize: c.bs}
+			img := pack(t, f.dir, o)
+			checkKernel(t, img, f, o)
+			checkSqfsdiff(t, img, reference(t, f.dir, packOpts{BlockSize: c.bs}))
+		})
+	}
+}
+
+// TestRoundTripOptions: --no-hardlinks stores every name as its own inode
+// (nlink 1, same contents), --mtime and --root-mode reach every inode and the
+// root directory.
+func TestRoundTripOptions(t *testing.T) {
+	f := fullTree(t)
+	o := packOpts{Comp: "lz4", NoHardlinks: true, Mtime: 1700000000, RootMode: "0700"}
+	img := pack(t, f.dir, o)
+	checkKernel(t, img, f, o)
+	checkUnsquashfsList(t, img, f, o)
+	checkSqfsdiff(t, img, reference(t, f.dir, o))
+}
+
+// TestRoundTripHugeSparse: a file over 4 GiB, zero except 4 KiB past the
+// 4 GiB mark. The zero blocks must be stored sparse (the image stays small)
+// and every reader must find the data at the right 64-bit offset.
+func TestRoundTripHugeSparse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("reads 4 GiB several times")
+	}
+	f := tree(t, "huge", treegen.Options{Seed: 3, HugeSparse: true})
+	o := packOpts{Comp: "zstd", BlockSize: "1M"}
+	img := pack(t, f.dir, o)
+	fi, err := os.Stat(img)
+	require.NoError(t, err)
+	assert.Less(t, fi.Size(), int64(1<<20), "zero blocks stored sparse")
+	checkKernel(t, img, f, o)
+	checkUnsquashfsList(t, img, f, o)
+	checkSqfsdiff(t, img, reference(t, f.dir, o))
+}
+
+// TestReproducible: one worker and many workers give the same bytes, and so
+// does a second copy of the same tree made at another time (other mtimes,
+// other inode numbers, other directory order on disk).
+func TestReproducible(t *testing.T) {
+	f := fullTree(t)
+	one := pack(t, f.dir, packOpts{Comp: "xz", Jobs: 1})
+	many := pack(t, f.dir, packOpts{Comp: "xz", Jobs: jobsN()})
+	a, err := os.ReadFile(one)
+	require.NoError(t, err)
+	b, err := os.ReadFile(many)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(a, b), "--jobs 1 and --jobs %d give different images (%d and %d bytes)", jobsN(), len(a), len(b))
+	assert.Zero(t, len(a)%4096, "image padded to 4 KiB")
+
+	other := tree(t, "full-again", fullTreeOptions())
+	// Other times everywhere: the image must not depend on them.
+	require.NoError(t, filepath.WalkDir(other.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		ts := []unix.Timespec{{Sec: 123456789}, {Sec: 987654321}}
+		return unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW)
+	}))
+	again := pack(t, other.dir, packOpts{Comp: "xz", Jobs: 1})
+	assert.Equal(t, fileSHA256(t, one), fileSHA256(t, again), "the same tree generated twice packs to different bytes")
+}
+
+func fullTreeOptions() treegen.Options {
+	opts := treegen.Full(20261125)
+	opts.Devices = os.Geteuid() == 0
+	return opts
+}
