@@ -1,15 +1,14 @@
 package compress
 
 import (
-	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
+	"sync"
 
-	"github.com/ulikunitz/xz"
-	"github.com/ulikunitz/xz/lzma"
+	"github.com/mkportable/mkportable/pkg/xz"
 )
 
 // xzMinDict is the smallest dictionary mksquashfs accepts for -Xdict-size
@@ -39,6 +38,72 @@ type xzCompressor struct {
 	// "XZ": 0x01 x86, 0x02 PowerPC, 0x04 IA64, 0x08 ARM, 0x10 ARM thumb,
 	// 0x20 SPARC).
 	filters uint32
+	// bcj lists the BCJ filters tried on every block besides plain LZMA2
+	// (-Xbcj), in mksquashfs's order; the smallest result is kept.
+	bcj []xz.Filter
+}
+
+// xzBCJNames maps the -Xbcj names to filters and record bits. The order
+// and bits are mksquashfs's (squashfs-tools xz_wrapper.c "bcj[]";
+// format.adoc "XZ" filter bits): bit i is the i-th entry.
+//
+// Left out: "ia64" - Linux dropped its IA-64 BCJ decoder with the
+// architecture (no CONFIG_XZ_DEC_IA64 since 6.7), so an image whose blocks
+// picked it would not mount; "riscv" - liblzma before 5.6 (Debian's
+// unsquashfs) cannot decode it. "arm64" is accepted although mksquashfs
+// (4.5/4.6) does not know it: the kernel (>= 6.10) and liblzma (>= 5.4)
+// decode it; format.adoc defines no record bit for it, so it sets none -
+// the bits are informational, every block names its own filter.
+var xzBCJNames = []struct {
+	name   string
+	filter xz.Filter
+	bit    uint32
+}{
+	{"x86", xz.X86, 0x01},
+	{"powerpc", xz.PowerPC, 0x02},
+	{"arm", xz.ARM, 0x08},
+	{"armthumb", xz.ARMThumb, 0x10},
+	{"sparc", xz.SPARC, 0x20},
+	{"arm64", xz.ARM64, 0},
+}
+
+// xzParseBCJ adds the filters of a comma-separated -Xbcj list to c.
+func xzParseBCJ(c *xzCompressor, list string) error {
+	for _, name := range strings.Split(list, ",") {
+		if name == "ia64" {
+			return fmt.Errorf("%w: xz -Xbcj ia64: the Linux kernel no longer decodes IA-64 BCJ, the image would not mount", ErrUnsupported)
+		}
+		found := false
+		for _, b := range xzBCJNames {
+			if b.name != name {
+				continue
+			}
+			found = true
+			dup := false
+			for _, f := range c.bcj {
+				dup = dup || f == b.filter
+			}
+			if !dup {
+				c.bcj = append(c.bcj, b.filter)
+				c.filters |= b.bit
+			}
+		}
+		if !found {
+			return fmt.Errorf("%w: xz -Xbcj filter %q (want x86, powerpc, arm, armthumb, sparc, arm64)", ErrBadOption, name)
+		}
+	}
+	// Try filters in the table's (mksquashfs's) order whatever the order
+	// given, so the same set always yields the same image.
+	ordered := c.bcj[:0:0]
+	for _, b := range xzBCJNames {
+		for _, f := range c.bcj {
+			if f == b.filter {
+				ordered = append(ordered, f)
+			}
+		}
+	}
+	c.bcj = ordered
+	return nil
 }
 
 func init() {
@@ -70,9 +135,9 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 				return nil, fmt.Errorf("%w: xz -Xbcj needs a filter list", ErrBadOption)
 			}
 			i++
-			// BCJ filter chains need an xz container writer that can
-			// describe them; the library's writer only knows LZMA2.
-			return nil, fmt.Errorf("%w: xz -Xbcj %s: BCJ filters are not implemented yet", ErrUnsupported, args[i])
+			if err := xzParseBCJ(c, args[i]); err != nil {
+				return nil, err
+			}
 		default:
 			return nil, fmt.Errorf("%w: xz option %q", ErrUnsupported, args[i])
 		}
@@ -174,7 +239,7 @@ func (c *xzCompressor) Uncompressed() bool { return false }
 // xz_dump_options writes none - so "-Xdict-size 100%" (nixpkgs' setting)
 // yields no record, exactly like mksquashfs.
 func (c *xzCompressor) Options() []byte {
-	if c.dictSize == c.blockSize && c.filters == 0 {
+	if c.dictSize == c.blockSize && c.filters == 0 && len(c.bcj) == 0 {
 		return nil
 	}
 	rec := make([]byte, xzRecordLen)
@@ -182,6 +247,9 @@ func (c *xzCompressor) Options() []byte {
 	binary.LittleEndian.PutUint32(rec[4:8], c.filters)
 	return rec
 }
+
+// xzMinLZMADict is the smallest LZMA2 dictionary (property byte 0, 4 KiB).
+const xzMinLZMADict = 4096
 
 // blockDict is the dictionary used for an input of n bytes: the smallest
 // encodable size that holds the whole input, never above the configured
@@ -192,7 +260,7 @@ func (c *xzCompressor) Options() []byte {
 // uses an 8 KiB dictionary for metadata. Smaller than the recorded size is
 // always acceptable to the kernel, which only rejects larger ones.
 func (c *xzCompressor) blockDict(n int) int {
-	d := lzma.MinDictCap
+	d := xzMinLZMADict
 	for d < n && d < c.dictSize {
 		// Step through 2^k, 3*2^(k-1), 2^(k+1), ...
 		if d&(d-1) == 0 {
@@ -207,80 +275,56 @@ func (c *xzCompressor) blockDict(n int) int {
 	return d
 }
 
-// xzAppender is an io.Writer appending to a byte slice, so the encoder
-// writes straight into the caller's buffer.
-type xzAppender struct{ b []byte }
+// xzScratch pools the buffers that hold the candidate encodings while
+// -Xbcj filters are compared, so a 1 MiB block does not allocate one per
+// filter.
+var xzScratch sync.Pool
 
-func (a *xzAppender) Write(p []byte) (int, error) {
-	a.b = append(a.b, p...)
-	return len(p), nil
-}
-
-// Compress encodes src as one xz stream (CRC32 check, single LZMA2 block).
+// Compress encodes src as one xz stream: CRC32 check, one block, LZMA2
+// with a dictionary of blockDict(len(src)). With -Xbcj it also encodes the
+// block behind each listed BCJ filter and keeps the smallest encoding,
+// plain LZMA2 winning ties, as mksquashfs's xz_compress does.
 func (c *xzCompressor) Compress(dst, src []byte) ([]byte, error) {
-	out := &xzAppender{b: dst[:0]}
-	cfg := xz.WriterConfig{
-		DictCap:  c.blockDict(len(src)),
-		CheckSum: xz.CRC32,
-	}
-	w, err := cfg.NewWriter(out)
+	d := c.blockDict(len(src))
+	opts := xz.EncodeOptions{DictSize: d, LZMA2: xz.LibLZMA2{DictCap: d}}
+	best, err := xz.Encode(dst, src, opts)
 	if err != nil {
 		return nil, fmt.Errorf("compress: xz encoding: %w", err)
 	}
-	if _, err := w.Write(src); err != nil {
-		return nil, fmt.Errorf("compress: xz encoding: %w", err)
+	if len(c.bcj) == 0 {
+		return best, nil
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("compress: xz encoding: %w", err)
+	sp, _ := xzScratch.Get().(*[]byte)
+	if sp == nil {
+		sp = new([]byte)
 	}
-	return out.b, nil
-}
-
-// Decompress decodes one xz stream; trailing data after it is an error, as
-// is output beyond maxSize.
-func (c *xzCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error) {
-	// DictCap is only a lower bound; the reader uses the stream's own
-	// dictionary size when larger. The default (8 MiB) would be allocated
-	// per block.
-	r, err := xz.ReaderConfig{SingleStream: true, DictCap: lzma.MinDictCap}.NewReader(bytes.NewReader(src))
-	if err != nil {
-		return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
-	}
-	return xzReadAll(dst, r, maxSize)
-}
-
-// xzReadAll reads r to its end into dst[:0], failing beyond maxSize bytes.
-// Only a plain io.EOF ends the data: a truncated stream makes the library
-// return io.ErrUnexpectedEOF, which must stay an error.
-func xzReadAll(dst []byte, r io.Reader, maxSize int) ([]byte, error) {
-	if cap(dst) < maxSize {
-		dst = make([]byte, 0, maxSize)
-	}
-	out := dst[:maxSize]
-	n := 0
-	for {
-		if n == maxSize {
-			// Full: the stream must end exactly here.
-			var one [1]byte
-			k, err := r.Read(one[:])
-			if k > 0 {
-				return nil, fmt.Errorf("%w: xz output exceeds %d bytes", ErrTooLarge, maxSize)
-			}
-			if err == io.EOF {
-				return out[:n], nil
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
-			}
-			continue
-		}
-		k, err := r.Read(out[n:])
-		n += k
-		if err == io.EOF {
-			return out[:n], nil
-		}
+	defer xzScratch.Put(sp)
+	for _, f := range c.bcj {
+		opts.BCJ = f
+		cand, err := xz.Encode(*sp, src, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: xz: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("compress: xz encoding with %s: %w", f, err)
+		}
+		*sp = cand
+		if len(cand) < len(best) {
+			best = append(best[:0], cand...)
 		}
 	}
+	return best, nil
+}
+
+// Decompress decodes one xz stream with any filter chain of [BCJ] + LZMA2
+// (the block header names it); trailing data after the stream is an error,
+// as is output beyond maxSize.
+func (c *xzCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error) {
+	out, err := xz.Decode(dst, src, maxSize)
+	switch {
+	case err == nil:
+		return out, nil
+	case errors.Is(err, xz.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+	case errors.Is(err, xz.ErrUnsupported):
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 }

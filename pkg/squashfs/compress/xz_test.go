@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -411,4 +412,111 @@ func TestXZErrorKinds(t *testing.T) {
 	require.NoError(t, err)
 	_, err = c.Decompress(nil, comp, 999)
 	assert.ErrorIs(t, err, ErrTooLarge)
+}
+
+func TestXZBCJParse(t *testing.T) {
+	cases := []struct {
+		list    string
+		filters []string
+		bits    uint32
+	}{
+		{"x86", []string{"x86"}, 0x01},
+		{"arm,x86", []string{"x86", "arm"}, 0x09}, // mksquashfs order, whatever the order given
+		{"x86,x86", []string{"x86"}, 0x01},
+		{"powerpc,armthumb,sparc", []string{"powerpc", "armthumb", "sparc"}, 0x32},
+		{"arm64", []string{"arm64"}, 0}, // no record bit defined for arm64
+		{"x86,arm64", []string{"x86", "arm64"}, 0x01},
+	}
+	for _, tc := range cases {
+		c := xzTestNew(t, xzTestMiB, "-Xbcj", tc.list)
+		var names []string
+		for _, f := range c.bcj {
+			names = append(names, f.String())
+		}
+		assert.Equal(t, tc.filters, names, tc.list)
+		rec := c.Options()
+		require.Len(t, rec, 8, "a filter list always writes a record, as mksquashfs does (filter_count != 1)")
+		assert.Equal(t, uint32(xzTestMiB), binary.LittleEndian.Uint32(rec[0:]))
+		assert.Equal(t, tc.bits, binary.LittleEndian.Uint32(rec[4:]), tc.list)
+	}
+	// format.adoc "XZ": dictionary 1 MiB, filters x86 (0x01).
+	c := xzTestNew(t, xzTestMiB, "-Xdict-size", "100%", "-Xbcj", "x86")
+	assert.Equal(t, []byte{0x00, 0x00, 0x10, 0x00, 0x01, 0x00, 0x00, 0x00}, c.Options())
+
+	_, err := parseXZ([]string{"-Xbcj", "ia64"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrUnsupported, "the kernel cannot decode IA-64 BCJ")
+	_, err = parseXZ([]string{"-Xbcj", "x86,mips"}, xzTestMiB)
+	require.ErrorIs(t, err, ErrBadOption)
+	assert.Contains(t, err.Error(), "mips")
+	_, err = parseXZ([]string{"-Xbcj", "x86,"}, xzTestMiB)
+	assert.Error(t, err, "empty filter name")
+}
+
+// xzTestBlockFilters returns the filter IDs named in the first block header
+// of an xz stream (xz-file-format 3.1.3): the stream itself says which
+// filters a block used.
+func xzTestBlockFilters(t *testing.T, s []byte) []uint64 {
+	t.Helper()
+	h := s[12:]
+	flags := h[1]
+	p := 2
+	readVLI := func() uint64 {
+		var v uint64
+		for i := 0; ; i++ {
+			b := h[p]
+			p++
+			v |= uint64(b&0x7F) << (7 * i)
+			if b&0x80 == 0 {
+				return v
+			}
+		}
+	}
+	require.Zero(t, flags&0xC0, "we write no optional sizes")
+	var ids []uint64
+	for i := 0; i <= int(flags&3); i++ {
+		ids = append(ids, readVLI())
+		p += int(readVLI())
+	}
+	return ids
+}
+
+func TestXZBCJPicksSmallest(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	bin, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	require.Greater(t, len(bin), 1<<20)
+	block := bin[len(bin)/4 : len(bin)/4+256<<10] // inside .text of the test binary
+
+	plain := xzTestNew(t, xzTestMiB)
+	bcj := xzTestNew(t, xzTestMiB, "-Xbcj", "x86,arm,arm64")
+	p, err := plain.Compress(nil, block)
+	require.NoError(t, err)
+	b, err := bcj.Compress(nil, block)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(b), len(p), "never larger than plain LZMA2")
+	out, err := bcj.Decompress(nil, b, len(block))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(block, out))
+	if runtime.GOARCH == "amd64" {
+		assert.Less(t, len(b), len(p), "x86 code compresses better with the x86 filter")
+		assert.Equal(t, []uint64{0x04, 0x21}, xzTestBlockFilters(t, b), "block header names x86 + LZMA2")
+	}
+	assert.Equal(t, []uint64{0x21}, xzTestBlockFilters(t, p))
+
+	// Text gains nothing from BCJ: plain LZMA2 wins the tie or is smaller.
+	text := xzTestData(200000, 9)
+	tb, err := bcj.Compress(nil, text)
+	require.NoError(t, err)
+	tp, err := plain.Compress(nil, text)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(tb), len(tp))
+
+	// liblzma (unsquashfs's decoder) reads the BCJ block.
+	xzCmd := testutil.RequireTool(t, "xz")
+	f := filepath.Join(t.TempDir(), "bcj.xz")
+	require.NoError(t, os.WriteFile(f, b, 0o644))
+	dec, err := exec.Command(xzCmd, "-d", "-c", "--single-stream", f).Output()
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(block, dec))
 }
