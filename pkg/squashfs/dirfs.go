@@ -1,0 +1,63 @@
+package squashfs
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// DirFS returns the directory tree rooted at dir as an fs.FS for AddFS, with
+// lstat semantics: symlinks are never followed (Stat and ReadDir describe the
+// link itself, ReadLink returns its target, Open refuses it), so a /nix/store
+// path whose links point into a store that does not exist on the build host
+// is read as it is. FileInfo.Sys() is the *syscall.Stat_t, which gives AddFS
+// device numbers and hard links. dir itself may be a file or a symlink; it is
+// then the single entry ".".
+func DirFS(dir string) fs.FS { return dirFS(dir) }
+
+type dirFS string
+
+func (d dirFS) join(op, name string) (string, error) {
+	if !fs.ValidPath(name) {
+		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	return filepath.Join(string(d), filepath.FromSlash(name)), nil
+}
+
+// Open opens a file or directory for reading; O_NOFOLLOW makes it fail on a
+// symlink instead of reading whatever the link points to.
+func (d dirFS) Open(name string) (fs.File, error) {
+	p, err := d.join("open", name)
+	if err != nil {
+		return nil, err
+	}
+	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+}
+
+// Stat describes name itself, a symlink included (lstat).
+func (d dirFS) Stat(name string) (fs.FileInfo, error) {
+	p, err := d.join("stat", name)
+	if err != nil {
+		return nil, err
+	}
+	return os.Lstat(p)
+}
+
+// ReadDir lists a directory sorted by name; entries' Info is lstat.
+func (d dirFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := d.join("readdir", name)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadDir(p)
+}
+
+// ReadLink returns a symlink's target verbatim.
+func (d dirFS) ReadLink(name string) (string, error) {
+	p, err := d.join("readlink", name)
+	if err != nil {
+		return "", err
+	}
+	return os.Readlink(p)
+}
