@@ -2,10 +2,196 @@ package main
 
 import (
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mkportable/mkportable/internal/outfile"
+	"github.com/mkportable/mkportable/pkg/squashfs"
+	"github.com/mkportable/mkportable/pkg/squashfs/compress"
 )
 
-// runPack is a placeholder until the pack command lands.
+const packUsage = `usage: mkportable pack [flags] SRC_DIR OUT_FILE
+
+Pack the contents of SRC_DIR into the SquashFS image OUT_FILE, as
+'mksquashfs SRC_DIR OUT_FILE -noappend -all-root' does: every entry owned by
+root, one fixed modification time, the root directory's mode from SRC_DIR
+(or --root-mode). Flags may come before or after the arguments; -flag and
+--flag are the same.
+
+flags:
+`
+
+// packConfig is the parsed command line of `mkportable pack`.
+type packConfig struct {
+	src, out    string
+	comp        compress.Compressor
+	blockSize   int
+	jobs        int
+	mtime       int64
+	rootMode    os.FileMode // 0: SRC_DIR's mode
+	hasRootMode bool
+	noHardlinks bool
+	quiet       bool
+}
+
+// parsePackArgs turns pack's arguments into a packConfig; every error is a
+// usage error (exit status 2).
+func parsePackArgs(args []string, stderr io.Writer) (*packConfig, error) {
+	fl := flag.NewFlagSet("pack", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() {
+		fmt.Fprint(fl.Output(), packUsage)
+		fl.PrintDefaults()
+	}
+	comp := fl.String("comp", "gzip", "compressor: xz, gzip, zstd, lz4 or none, with mksquashfs `options` (\"xz -Xdict-size 100%\")")
+	bs := "128K"
+	fl.StringVar(&bs, "b", bs, "block `size`: 4K ... 1M, or a byte count")
+	fl.StringVar(&bs, "block-size", bs, "block `size` (same as -b)")
+	jobs := fl.Int("jobs", 0, "compression workers (0: one per CPU); the image is the same for any value")
+	mtime := fl.Int64("mtime", 0, "modification time of every entry and of the image, in `seconds` since 1970 (0 ... 4294967295)")
+	rootMode := fl.String("root-mode", "", "octal `mode` of the root directory (default: SRC_DIR's mode)")
+	noHardlinks := fl.Bool("no-hardlinks", false, "store every name of a hard-linked file as its own file")
+	quiet := fl.Bool("quiet", false, "print nothing on success")
+	pos, err := parseInterspersed(fl, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, err
+	}
+	if err != nil {
+		// The flag package already printed the problem and the usage.
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if len(pos) != 2 {
+		fl.Usage()
+		return nil, fmt.Errorf("%w: want SRC_DIR and OUT_FILE, got %d arguments", errUsage, len(pos))
+	}
+	c := &packConfig{src: pos[0], out: pos[1], jobs: *jobs, mtime: *mtime, noHardlinks: *noHardlinks, quiet: *quiet}
+	if c.blockSize, err = squashfs.ParseBlockSize(bs); err != nil {
+		return nil, fmt.Errorf("%w: -b: %v", errUsage, err)
+	}
+	if c.comp, err = compress.Parse(*comp, c.blockSize); err != nil {
+		return nil, fmt.Errorf("%w: --comp: %w", errUsage, err)
+	}
+	if c.jobs < 0 {
+		return nil, fmt.Errorf("%w: --jobs %d: want 0 or more", errUsage, c.jobs)
+	}
+	// The format stores times as unsigned 32-bit seconds (format.adoc "The
+	// Superblock": modification_time; every inode header: mtime).
+	if c.mtime < 0 || c.mtime > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: --mtime %d: want 0 ... %d (unsigned 32-bit seconds)", errUsage, c.mtime, uint32(math.MaxUint32))
+	}
+	if *rootMode != "" {
+		if c.rootMode, err = parseMode(*rootMode); err != nil {
+			return nil, fmt.Errorf("%w: --root-mode: %v", errUsage, err)
+		}
+		// squashfs.Options.RootMode 0 means "not set", so a root of mode
+		// 0000 cannot be asked for; refuse it rather than ignore it.
+		if c.rootMode == 0 {
+			return nil, fmt.Errorf("%w: --root-mode 0: a root directory of mode 0000 is not supported", errUsage)
+		}
+		c.hasRootMode = true
+	}
+	return c, nil
+}
+
+// runPack implements `mkportable pack`.
 func runPack(args []string, stdout, stderr io.Writer) error {
-	return errors.New("not implemented yet")
+	c, err := parsePackArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return pack(c, stdout, stderr)
+}
+
+// pack writes the image; on any failure neither OUT_FILE nor its
+// temporary is left behind (outfile).
+func pack(c *packConfig, stdout, stderr io.Writer) error {
+	start := time.Now()
+	st, err := os.Stat(c.src)
+	if err != nil {
+		return fmt.Errorf("source directory: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("source directory %s: not a directory", c.src)
+	}
+	if err := checkOutsideSource(c.src, c.out); err != nil {
+		return err
+	}
+	// Without --root-mode, RootMode 0 lets the "." entry AddFS writes
+	// give the root SRC_DIR's mode, as mksquashfs does.
+	rootMode := c.rootMode
+	f, err := outfile.Create(c.out, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	w, err := squashfs.NewWriter(f, squashfs.Options{
+		BlockSize:  c.blockSize,
+		Compressor: c.comp,
+		Workers:    c.jobs,
+		ModTime:    c.mtime,
+		RootMode:   rootMode,
+	})
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", c.out, err)
+	}
+	stats := func() progressStats {
+		s := w.Stats()
+		return progressStats{Entries: s.Entries, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
+	}
+	prog := startProgress(stderr, !c.quiet && isTerminal(stderr), 250*time.Millisecond, stats)
+	err = w.AddFS(squashfs.DirFS(c.src), squashfs.AddOptions{NoHardlinks: c.noHardlinks})
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	prog.stop()
+	if err != nil {
+		// The writer's error names the entry at fault; this names the
+		// image (e.g. for ENOSPC).
+		return fmt.Errorf("packing %s into %s: %w", c.src, c.out, err)
+	}
+	if err := f.Commit(); err != nil {
+		return err
+	}
+	if !c.quiet {
+		s := stats()
+		if fi, err := os.Stat(c.out); err == nil {
+			s.BytesOut = fi.Size()
+		}
+		fmt.Fprintln(stdout, summaryLine(c.out, s, time.Since(start)))
+	}
+	return nil
+}
+
+// checkOutsideSource refuses an OUT_FILE inside SRC_DIR: the image (and its
+// temporary) would be packed into itself.
+func checkOutsideSource(src, out string) error {
+	absSrc, err := filepath.Abs(src)
+	if err != nil {
+		return fmt.Errorf("source directory %s: %w", src, err)
+	}
+	if r, err := filepath.EvalSymlinks(absSrc); err == nil {
+		absSrc = r
+	}
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return fmt.Errorf("output %s: %w", out, err)
+	}
+	dir := filepath.Dir(absOut)
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	rel, err := filepath.Rel(absSrc, dir)
+	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return fmt.Errorf("output %s is inside the source directory %s", out, src)
+	}
+	return nil
 }
