@@ -233,9 +233,9 @@ func Plan(s *Spec, set *closure.Set, opts Options) ([]Entry, error) {
 		}
 		switch {
 		case fi.IsDir():
-			t.add(Entry{Path: rel, Kind: KindTree, Mode: fi.Mode().Perm(), Source: src})
+			t.add(Entry{Path: rel, Kind: KindTree, Mode: storeMode(fi.Mode()).Perm(), Source: src})
 		case fi.Mode().IsRegular():
-			t.add(Entry{Path: rel, Kind: KindFile, Mode: fi.Mode().Perm(), Source: src, Size: fi.Size()})
+			t.add(Entry{Path: rel, Kind: KindFile, Mode: storeMode(fi.Mode()).Perm(), Source: src, Size: fi.Size()})
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(src)
 			if err != nil {
