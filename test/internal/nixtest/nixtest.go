@@ -22,6 +22,8 @@
 //	                    portableServiceWithClosureInfo  (portableService fed by closureInfo)
 //	                    busybox, mkportable, system
 //
+// Eval and Instantiate take the same expressions for nix-instantiate.
+//
 // A fresh Debian machine needs nothing beyond `apt-get install nix-bin
 // busybox-static` and root: Nix creates /nix/store and its database on first
 // use, and NIX_CONFIG (below) overrides Debian's /etc/nix/nix.conf, which turns
@@ -256,23 +258,62 @@ func (e *Env) Build(t testing.TB, expr string) (out string, log string, err erro
 	return out, log, err
 }
 
+// Eval evaluates expr (names bound as for Build) strictly and returns its
+// value as JSON (nix-instantiate --eval --strict --json).
+func (e *Env) Eval(t testing.TB, expr string) (json string, log string, err error) {
+	t.Helper()
+	out, log, err := e.run("nix-instantiate", []string{"--eval", "--strict", "--json", "--read-write-mode"}, expr)
+	if err != nil {
+		t.Logf("nix-instantiate --eval failed: %v", err)
+	}
+	return strings.TrimSpace(out), log, err
+}
+
+// Instantiate evaluates expr (names bound as for Build), which must be a
+// derivation, and returns its .drv path without building it.
+func (e *Env) Instantiate(t testing.TB, expr string) (drv string, log string, err error) {
+	t.Helper()
+	out, log, err := e.run("nix-instantiate", nil, expr)
+	if err != nil {
+		t.Logf("nix-instantiate failed: %v", err)
+		return "", log, err
+	}
+	return lastField(out), log, nil
+}
+
 func (e *Env) build(expr string) (string, string, error) {
+	out, log, err := e.run("nix-build", []string{"--no-out-link"}, expr)
+	if err != nil {
+		return "", log, err
+	}
+	if p := lastField(out); p != "" {
+		return p, log, nil
+	}
+	return "", log, errors.New("nix-build printed no output path")
+}
+
+// run runs a Nix command on expr wrapped in the prelude's bindings.
+func (e *Env) run(name string, args []string, expr string) (stdout, stderr string, err error) {
 	full := fmt.Sprintf("let inherit (import %s { mkportablePath = %s; busyboxPath = %s; })\n"+
 		"  portableService demo busybox mkportable system pkgsLite;\n"+
 		"in\n%s\n",
 		filepath.Join(e.Repo, "test", "internal", "nixtest", "prelude.nix"),
 		strconv.Quote(e.Mkportable), strconv.Quote(e.Busybox), expr)
-	cmd := e.Command("nix-build", "--no-out-link", "--show-trace", "-E", full)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd := e.Command(name, append(append([]string{}, args...), "--show-trace", "-E", full)...)
+	var out, log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &log
 	if err := cmd.Run(); err != nil {
-		return "", stderr.String(), fmt.Errorf("nix-build: %w: %s", err, lastLines(stderr.String(), 15))
+		return out.String(), log.String(), fmt.Errorf("%s: %w: %s", name, err, lastLines(log.String(), 15))
 	}
-	lines := strings.Fields(stdout.String())
-	if len(lines) == 0 {
-		return "", stderr.String(), errors.New("nix-build printed no output path")
+	return out.String(), log.String(), nil
+}
+
+func lastField(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
 	}
-	return lines[len(lines)-1], stderr.String(), nil
+	return f[len(f)-1]
 }
 
 // Demo builds the demo image with overrides (a Nix attribute set merged into
