@@ -317,14 +317,20 @@ func HostPath(root, p string) string {
 // and reports every missing one.
 func (s *Set) CheckExist(root string) error {
 	var errs []error
+	var missing []string
 	for _, p := range s.Paths() {
 		if _, err := os.Lstat(HostPath(root, p)); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("%w: %s", ErrMissing, p))
+				missing = append(missing, p)
 			} else {
 				errs = append(errs, fmt.Errorf("checking %s: %w", p, err))
 			}
 		}
+	}
+	if len(missing) > 0 {
+		// One error for all of them: a store that lacks paths usually
+		// lacks many, and the list is what the user needs.
+		errs = append([]error{fmt.Errorf("%w: %s", ErrMissing, strings.Join(missing, ", "))}, errs...)
 	}
 	return errors.Join(errs...)
 }

@@ -242,3 +242,8 @@ func (s *Spec) blockSize() string {
 	}
 	return s.BlockSize
 }
+
+// hasClosure reports whether the spec names a closure in any form.
+func (s *Spec) hasClosure() bool {
+	return s.Graph != nil || s.ClosureInfo != "" || s.ClosureFile != ""
+}

@@ -242,6 +242,9 @@ func validateUnits(p *Problems, s *Spec, opts Options) map[string]bool {
 		}
 		fi, err := os.Stat(opts.hostPath(u))
 		switch {
+		case err != nil && errors.Is(err, os.ErrNotExist) && s.hasClosure() && isStorePath(u):
+			// A unit is a closure root: Resolve reports the missing
+			// store path once, with the others.
 		case err != nil:
 			p.add("unit %s: %v", name, err)
 		case fi.IsDir():
@@ -360,4 +363,10 @@ func hasDotDot(p string) bool {
 		}
 	}
 	return false
+}
+
+// isStorePath reports whether p is a store path or below one.
+func isStorePath(p string) bool {
+	_, _, ok := closure.SplitStorePath(p)
+	return ok
 }
