@@ -1,0 +1,45 @@
+package lzma
+
+import (
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// benchInput is 1 MiB of real data: system binaries, or LZMA_BENCH_FILE.
+func benchInput(b *testing.B) []byte {
+	if p := os.Getenv("LZMA_BENCH_FILE"); p != "" {
+		data, err := os.ReadFile(p)
+		require.NoError(b, err)
+		return data[:min(len(data), 1<<20)]
+	}
+	return elfBytes(b, 1<<20)
+}
+
+func benchmarkEncode(b *testing.B, data []byte, opts Options) {
+	e, err := NewEncoder(opts)
+	require.NoError(b, err)
+	var out []byte
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out, err = e.EncodeLZMA2(out, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(out))/float64(len(data)), "ratio")
+}
+
+func BenchmarkEncodeELF1MiB(b *testing.B) {
+	benchmarkEncode(b, benchInput(b), Options{DictSize: 1 << 20})
+}
+
+func BenchmarkEncodeText1MiB(b *testing.B) {
+	benchmarkEncode(b, textBytes(1, 1<<20), Options{DictSize: 1 << 20})
+}
+
+func BenchmarkEncodeRandom1MiB(b *testing.B) {
+	benchmarkEncode(b, randomBytes(1, 1<<20), Options{DictSize: 1 << 20})
+}
