@@ -46,7 +46,7 @@ buildGoModule {
   pname = "mkportable";
   inherit version src;
 
-  vendorHash = "sha256-v3Zxhz39et4Q2HgJAB3bgrpB4kkS+NFbF0iDvg9S128=";
+  vendorHash = "sha256-sY5hu8Sz/ws2zx2q/rd6toiXn+Yv9ebUzJ31P5Kf6MY=";
 
   subPackages = [ "cmd/mkportable" ];
 

@@ -10,15 +10,34 @@
 # nixpkgs' Go; when `nix build` reports a hash mismatch for
 # mkportable-*-go-modules, take the "got:" hash from that error instead
 # (docs/portable-service.md, "Maintaining the Nix package").
+#
+#   nix/update-vendor-hash.sh          rewrite vendorHash in nix/package.nix
+#   nix/update-vendor-hash.sh --check  only compare; exit 1 when it is stale
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+check=false
+case "${1:-}" in
+  --check) check=true ;;
+  "") ;;
+  *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+esac
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # The Go files and module files package.nix's source filter keeps (it drops
 # only directories without Go code, so every .go file of the tree).
-git ls-files --cached --others --exclude-standard -- go.mod go.sum '*.go' |
+# Outside a git checkout (a source tarball), every .go file.
+list_sources() {
+  if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    git ls-files --cached --others --exclude-standard -- go.mod go.sum '*.go'
+  else
+    find . -path ./.git -prune -o \( -name go.mod -o -name go.sum -o -name '*.go' \) -type f -print |
+      sed 's|^\./||'
+  fi
+}
+list_sources |
   while IFS= read -r f; do
     [ -e "$f" ] || continue
     mkdir -p "$tmp/src/$(dirname "$f")"
@@ -32,6 +51,16 @@ case "$hash" in
   sha256-*) ;;
   *) echo "update-vendor-hash: unexpected hash output: $hash" >&2; exit 1 ;;
 esac
+
+if $check; then
+  if grep -q "vendorHash = \"$hash\";" nix/package.nix; then
+    echo "vendorHash is up to date: $hash"
+    exit 0
+  fi
+  echo "nix/package.nix has a stale vendorHash: want $hash ($(go env GOVERSION));" \
+    "run nix/update-vendor-hash.sh" >&2
+  exit 1
+fi
 
 sed -i "s|vendorHash = \"[^\"]*\";|vendorHash = \"$hash\";|" nix/package.nix
 grep -q "vendorHash = \"$hash\";" nix/package.nix || {
