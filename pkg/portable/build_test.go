@@ -1,0 +1,311 @@
+package portable
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mkportable/mkportable/internal/testutil"
+	"github.com/mkportable/mkportable/pkg/squashfs"
+	"github.com/mkportable/mkportable/pkg/squashfs/compress"
+)
+
+// storeTree is the expected content of the store copy in testdata/store,
+// read from disk with the os package (not through any code under test):
+// path below the store root -> what must be in the image there.
+type node struct {
+	mode   fs.FileMode // permission bits expected in the image
+	isDir  bool
+	target string // symlinks
+	data   []byte // regular files
+}
+
+func readStoreCopy(t *testing.T, root string) map[string]node {
+	t.Helper()
+	out := map[string]node{}
+	err := filepath.WalkDir(filepath.Join(root, "nix/store"), func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, err := filepath.Rel(root, p)
+		require.NoError(t, err)
+		if rel == "nix/store" {
+			return nil
+		}
+		fi, err := os.Lstat(p)
+		require.NoError(t, err)
+		switch {
+		case fi.IsDir():
+			out[rel] = node{isDir: true, mode: 0o555}
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			require.NoError(t, err)
+			out[rel] = node{target: target, mode: 0o777}
+		default:
+			data, err := os.ReadFile(p)
+			require.NoError(t, err)
+			mode := fs.FileMode(0o444)
+			if fi.Mode()&0o100 != 0 {
+				mode = 0o555
+			}
+			out[rel] = node{data: data, mode: mode}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	return out
+}
+
+func buildReal(t *testing.T, opts BuildOptions) (*Summary, string) {
+	t.Helper()
+	s := realSpec(t)
+	if opts.StoreRoot == "" {
+		opts.StoreRoot = testStore.StoreRoot
+	}
+	out := t.TempDir()
+	sum, err := Run(s, out, opts)
+	require.NoError(t, err)
+	return sum, out
+}
+
+func TestBuildRealAttrs(t *testing.T) {
+	var log bytes.Buffer
+	sum, out := buildReal(t, BuildOptions{Log: &log, VerifyNarHash: true})
+	img := filepath.Join(out, "demo_1.0.raw")
+	assert.Equal(t, img, sum.Image)
+	ents, err := os.ReadDir(out)
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "only the image, no temporary file")
+	fi, err := os.Stat(img)
+	require.NoError(t, err)
+	assert.Equal(t, fi.Size(), sum.BytesOut)
+	assert.Zero(t, fi.Size()%4096, "padded for loop devices")
+	assert.Equal(t, 4, sum.StorePaths)
+
+	for _, phase := range []string{"closure: 4 store paths", "verify: NAR hashes of 4 store paths match", "plan: ", "write: ", "wrote " + img} {
+		assert.Contains(t, log.String(), phase)
+	}
+
+	r, err := squashfs.OpenImage(img)
+	require.NoError(t, err)
+	defer r.Close()
+	sb := r.Superblock()
+	assert.Equal(t, compress.XZ, sb.Compressor)
+	assert.EqualValues(t, 1<<20, sb.BlockSize)
+	assert.EqualValues(t, 0, sb.ModTime)
+
+	// The store paths, byte for byte, with canonical store modes.
+	want := readStoreCopy(t, "testdata/store")
+	require.Len(t, want, 15)
+	for rel, n := range want {
+		fi, err := r.Lstat(rel)
+		require.NoError(t, err, rel)
+		assert.Equal(t, n.mode, fi.Mode().Perm(), rel)
+		switch {
+		case n.isDir:
+			assert.True(t, fi.IsDir(), rel)
+		case n.target != "":
+			got, err := r.ReadLink(rel)
+			require.NoError(t, err, rel)
+			assert.Equal(t, n.target, got, rel)
+		default:
+			require.True(t, fi.Mode().IsRegular(), rel)
+			got, err := r.ReadFile(rel)
+			require.NoError(t, err, rel)
+			assert.Equal(t, n.data, got, rel)
+		}
+	}
+
+	// Units are regular files with the store file's content.
+	for _, u := range []struct{ name, store string }{{"demo.service", realService}, {"demo-web.socket", realSocket}} {
+		p := "etc/systemd/system/" + u.name
+		fi, err := r.Lstat(p)
+		require.NoError(t, err)
+		assert.True(t, fi.Mode().IsRegular(), p)
+		got, err := r.ReadFile(p)
+		require.NoError(t, err)
+		assert.Equal(t, want[strings.TrimPrefix(u.store, "/")].data, got, p)
+	}
+
+	// os-release: the hand-written golden of the same attrs.
+	golden, err := os.ReadFile("testdata/osrelease/demo.golden")
+	require.NoError(t, err)
+	osr, err := r.ReadFile("etc/os-release")
+	require.NoError(t, err)
+	assert.Equal(t, string(golden), string(osr))
+
+	// Scaffold, symlinks and ownership of everything.
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib", "var/cache", "var/log", "etc/systemd/system", "srv/www", "usr/bin", "nix/var/nix/profiles"} {
+		fi, err := r.Lstat(d)
+		require.NoError(t, err, d)
+		assert.True(t, fi.IsDir(), d)
+		assert.EqualValues(t, 0o755, fi.Mode().Perm(), d)
+	}
+	for _, f := range []string{"etc/machine-id", "etc/resolv.conf"} {
+		fi, err := r.Lstat(f)
+		require.NoError(t, err, f)
+		assert.True(t, fi.Mode().IsRegular(), f)
+		assert.Zero(t, fi.Size(), f)
+	}
+	for link, target := range map[string]string{
+		"usr/bin/demo-hello":        realTools + "/bin/demo-hello",
+		"srv/www/index.html":        realWWW + "/index.html",
+		"nix/var/nix/profiles/demo": realTools,
+	} {
+		got, err := r.ReadLink(link)
+		require.NoError(t, err, link)
+		assert.Equal(t, target, got, link)
+	}
+	root, err := r.Stat(".")
+	require.NoError(t, err)
+	assert.EqualValues(t, 0o755, root.Mode().Perm())
+	n := 0
+	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		info, err := d.Info()
+		require.NoError(t, err)
+		ii, ok := info.Sys().(*squashfs.InodeInfo)
+		require.True(t, ok, p)
+		assert.Zero(t, ii.UID, p)
+		assert.Zero(t, ii.GID, p)
+		assert.Zero(t, ii.ModTime, p)
+		n++
+		return nil
+	}))
+	assert.Equal(t, 34-4+15+1, n, "plan entries minus the 4 store path roots, plus their 15 nodes, plus the root")
+}
+
+// The image depends only on the inputs: not on the number of workers, not on
+// the permission bits a copy of the store happens to have.
+func TestBuildReproducible(t *testing.T) {
+	_, out1 := buildReal(t, BuildOptions{Workers: 1})
+	_, out4 := buildReal(t, BuildOptions{Workers: 4})
+
+	// A copy of the store with other (non-canonical) modes: 0600 files,
+	// 0700 dirs, executables 0700.
+	copyRoot := t.TempDir()
+	require.NoError(t, filepath.WalkDir("testdata/store", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel("testdata/store", p)
+		dst := filepath.Join(copyRoot, rel)
+		fi, err := os.Lstat(p)
+		require.NoError(t, err)
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(dst, 0o700)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			require.NoError(t, err)
+			return os.Symlink(target, dst)
+		}
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		mode := fs.FileMode(0o600)
+		if fi.Mode()&0o100 != 0 {
+			mode = 0o700
+		}
+		return os.WriteFile(dst, data, mode)
+	}))
+	_, outCopy := buildReal(t, BuildOptions{Workers: 2, Options: Options{StoreRoot: copyRoot}})
+
+	a, err := os.ReadFile(filepath.Join(out1, "demo_1.0.raw"))
+	require.NoError(t, err)
+	for _, o := range []string{out4, outCopy} {
+		b, err := os.ReadFile(filepath.Join(o, "demo_1.0.raw"))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(a, b), "images differ: %s", o)
+	}
+
+	_, outT := buildReal(t, BuildOptions{ModTime: 315532800})
+	r, err := squashfs.OpenImage(filepath.Join(outT, "demo_1.0.raw"))
+	require.NoError(t, err)
+	defer r.Close()
+	assert.EqualValues(t, 315532800, r.Superblock().ModTime)
+}
+
+// TestBuildKernelMount mounts the image with the kernel's squashfs driver
+// and compares the tree with the store copy through plain file system calls.
+func TestBuildKernelMount(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireTool(t, "mount", "umount")
+	_, out := buildReal(t, BuildOptions{})
+	mnt := t.TempDir()
+	cmd := exec.Command("mount", "-t", "squashfs", "-o", "loop,ro", filepath.Join(out, "demo_1.0.raw"), mnt)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v: %s", err, msg)
+	}
+	defer func() {
+		if msg, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v: %s", err, msg)
+		}
+	}()
+
+	want := readStoreCopy(t, "testdata/store")
+	got := readStoreCopy(t, mnt)
+	assert.Equal(t, want, got, "/nix/store in the mounted image")
+
+	osr, err := os.ReadFile(filepath.Join(mnt, "etc/os-release"))
+	require.NoError(t, err)
+	golden, err := os.ReadFile("testdata/osrelease/demo.golden")
+	require.NoError(t, err)
+	assert.Equal(t, string(golden), string(osr))
+
+	unit, err := os.ReadFile(filepath.Join(mnt, "etc/systemd/system/demo.service"))
+	require.NoError(t, err)
+	assert.Contains(t, string(unit), "ExecStart="+realTools+"/bin/demo-hello")
+
+	fi, err := os.Lstat(filepath.Join(mnt, "usr/bin/demo-hello"))
+	require.NoError(t, err)
+	assert.NotZero(t, fi.Mode()&fs.ModeSymlink)
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp", "var/tmp"} {
+		fi, err := os.Stat(filepath.Join(mnt, d))
+		require.NoError(t, err, d)
+		assert.True(t, fi.IsDir(), d)
+	}
+}
+
+// Bad inputs each give one clear error and leave no output file.
+func TestBuildBadInputsLeaveNothing(t *testing.T) {
+	dirUnit := filepath.Join(t.TempDir(), "demo-dir.service")
+	require.NoError(t, os.Mkdir(dirUnit, 0o755))
+	cases := map[string]struct {
+		mutate func(s *Spec, o *BuildOptions)
+		want   string
+	}{
+		"missing store path": {func(s *Spec, o *BuildOptions) { o.StoreRoot = t.TempDir() }, "store path missing on disk: " + realService},
+		"unit is a directory": {func(s *Spec, o *BuildOptions) {
+			s.Units = append(s.Units, dirUnit)
+		}, "is a directory"},
+		"symlink escaping with ..": {func(s *Spec, o *BuildOptions) {
+			s.Symlinks = append(s.Symlinks, Symlink{Object: realTools, Symlink: "/usr/../../etc/x"})
+		}, `".."`},
+		"duplicate unit": {func(s *Spec, o *BuildOptions) {
+			s.Units = append(s.Units, unitFile(t, "demo.service", "[Unit]\n"))
+		}, "duplicate unit name"},
+		"tampered store path": {func(s *Spec, o *BuildOptions) {
+			s.Graph[2].NarHash = s.Graph[3].NarHash
+			o.VerifyNarHash = true
+		}, "NAR hash mismatch: " + s2(realSocket)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			s := realSpec(t)
+			opts := BuildOptions{Options: testStore}
+			tc.mutate(s, &opts)
+			out := filepath.Join(t.TempDir(), "out")
+			_, err := Run(s, out, opts)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "\n")+1, "one error line: %s", err)
+			_, statErr := os.Stat(out)
+			assert.ErrorIs(t, statErr, os.ErrNotExist, "no output directory, no image")
+		})
+	}
+}
+
+func s2(p string) string { return p }
