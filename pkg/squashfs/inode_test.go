@@ -35,10 +35,10 @@ func TestEncodeInodeBasicFile(t *testing.T) {
 	r.BlocksStart, r.FragIndex, r.FragOffset, r.FileSize = 0x60, 3, 0x10, 0x20005
 	r.Blocks = []uint32{0x1234, 0x01020000}
 	want := wtCat(wtHeaderBytes(2, 0xA4, 1, 2),
-		[]byte{0x60, 0, 0, 0}, // blocks start
-		[]byte{3, 0, 0, 0},    // frag index
-		[]byte{0x10, 0, 0, 0}, // block offset
-		[]byte{5, 0, 2, 0},    // file size
+		[]byte{0x60, 0, 0, 0},                      // blocks start
+		[]byte{3, 0, 0, 0},                         // frag index
+		[]byte{0x10, 0, 0, 0},                      // block offset
+		[]byte{5, 0, 2, 0},                         // file size
 		[]byte{0x34, 0x12, 0, 0, 0, 0, 0x02, 0x01}) // block sizes (second: uncompressed bit 24)
 	assert.Equal(t, want, encodeInode(nil, &r))
 }
@@ -129,7 +129,7 @@ func TestChooseInodeType(t *testing.T) {
 		basic uint16
 		want  uint16
 	}{
-		{inodeRecord{FileSize: 1 << 32 - 1, Nlink: 1}, inodeBasicFile, inodeBasicFile},
+		{inodeRecord{FileSize: 1<<32 - 1, Nlink: 1}, inodeBasicFile, inodeBasicFile},
 		{inodeRecord{FileSize: 1 << 32, Nlink: 1}, inodeBasicFile, inodeExtFile},
 		{inodeRecord{BlocksStart: 1 << 32, Nlink: 1}, inodeBasicFile, inodeExtFile},
 		{inodeRecord{Nlink: 2}, inodeBasicFile, inodeExtFile},
