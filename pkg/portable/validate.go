@@ -27,8 +27,12 @@ func (p Problems) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d problems:", len(p))
 	for _, e := range p {
+		msg := e.Error()
+		// The sentinel's text once in front of every line is noise; the
+		// problems still wrap it for errors.Is.
+		msg = strings.TrimPrefix(msg, ErrInvalid.Error()+": ")
 		b.WriteString("\n  - ")
-		b.WriteString(strings.ReplaceAll(e.Error(), "\n", "\n    "))
+		b.WriteString(strings.ReplaceAll(msg, "\n", "\n    "))
 	}
 	return b.String()
 }
