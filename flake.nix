@@ -28,6 +28,15 @@
       upstreamFor = system: nixpkgs.legacyPackages.${system};
       pkgsFor = system: (upstreamFor system).extend self.overlays.default;
 
+      # A unit's file name: its store path's name without the hash. Works for
+      # derivations (pkgs.writeText) and plain store paths (builtins.toFile).
+      unitName =
+        u:
+        let
+          base = baseNameOf "${u}";
+        in
+        builtins.substring 33 (builtins.stringLength base) base;
+
       demoArgs =
         pkgs:
         import ./nix/demo.nix {
@@ -102,8 +111,8 @@
                 for d in proc sys dev run tmp var/tmp; do test -d root/$d; done
                 ${builtins.concatStringsSep "\n" (
                   map (u: ''
-                    test -f root/etc/systemd/system/${u.name} && test ! -L root/etc/systemd/system/${u.name}
-                    cmp ${u} root/etc/systemd/system/${u.name}
+                    test -f root/etc/systemd/system/${unitName u} && test ! -L root/etc/systemd/system/${unitName u}
+                    cmp ${u} root/etc/systemd/system/${unitName u}
                   '') args.units
                 )}
                 test "$(readlink root/srv/www)" = ${www}
@@ -149,7 +158,7 @@
                 "var/log"
                 "srv"
               ]
-              ++ map (u: "etc/systemd/system/${u.name}") args.units;
+              ++ map (u: "etc/systemd/system/${unitName u}") args.units;
               escape = builtins.replaceStrings [ "." ] [ "\\." ];
               unitStoreNames = map (u: escape (baseNameOf "${u}")) args.units;
             in

@@ -40,7 +40,7 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
   formatter = builtins.attrNames self.formatter;
   overlay = builtins.isFunction self.overlays.default;
   # Every check, package and shell instantiates, for both systems.
-  drvs = builtins.mapAttrs (_: builtins.mapAttrs (_: d: d.drvPath)) (self.checks // self.devShells);
+  drvs = builtins.mapAttrs (system: checks: builtins.mapAttrs (_: d: d.drvPath) (checks // self.devShells.${system})) self.checks;
   demoDrv = self.packages.${system}.demo-portable.drvPath;
   demoImage = self.packages.${system}.demo-portable.image;
   mkportableSystem = self.packages.${system}.mkportable.system;

@@ -14,6 +14,9 @@
   mkportable,
   busybox,
   pkgsLite,
+  # A store path holding demo_1.0.raw as nixpkgs' portableService would have
+  # written it (the test makes one with nixpkgs' recipe on the host), or null.
+  nixpkgsImage ? null,
 }:
 
 let
@@ -68,12 +71,23 @@ let
 
       inherit busybox;
       writeText = builtins.toFile;
-      inherit (pkgsLite) runCommand closureInfo;
+      inherit (pkgsLite) closureInfo;
+      # The script stays readable as buildCommand, as with nixpkgs' runCommand
+      # (the test runs the checks' scripts on the host, where squashfs-tools
+      # are).
+      runCommand = name: env: script: pkgsLite.runCommand name env script // { buildCommand = script; };
 
-      # nixpkgs' own portableService, for the equivalence check (instantiated
-      # only): its output name and file are what the check reads.
+      # nixpkgs' own portableService, for the equivalence check.
       portableService =
-        args: pkgsLite.runCommand "${args.pname}-img-${args.version}" { } "mkdir $out; touch $out/${args.pname}_${args.version}.raw";
+        args:
+        if nixpkgsImage != null then
+          {
+            type = "derivation";
+            name = "${args.pname}-img-${args.version}";
+            outPath = builtins.storePath nixpkgsImage;
+          }
+        else
+          pkgsLite.runCommand "${args.pname}-img-${args.version}" { } "mkdir $out; touch $out/${args.pname}_${args.version}.raw";
 
       testers.runNixOSTest =
         test:
