@@ -12,21 +12,23 @@
 //
 // # NAR hash verification
 //
-// VerifyNarHash re-serialises a path as a NAR (go-nix pkg/nar) into SHA-256
-// and compares the digest with the narHash Nix recorded. This is a second
-// read of the files, deliberately separate from the image build's pass:
+// A NAR hash is one sequential SHA-256 over a path's NAR serialisation:
+// depth first, the entries of each directory sorted byte-wise, with each
+// file's executable flag. Two ways to compute it:
 //
-//   - a NAR hash is one sequential SHA-256 over the whole serialisation, in
-//     NAR order (depth-first, entries sorted byte-wise, the executable bit of
-//     each file). The squashfs writer's AddFS promises neither that order nor
-//     that it reads files from one goroutine, so teeing its reads into a NAR
-//     stream would silently compute the wrong hash the day its walk changes;
-//   - verifying before the image is written means a mismatch fails the build
-//     before any output byte exists, and the message names the bad path;
-//   - the cost is bounded: SHA-256 runs at GB/s and the build that follows
-//     reads the same files from the page cache the verification just filled.
+//   - NarStream is fed by a reader that is going through the files anyway.
+//     The image build uses it: its walk over a store path (fs.WalkDir in
+//     squashfs.AddFS) visits entries in exactly NAR order, so each file's
+//     bytes are hashed as they are read into the image - one read, not two.
+//     The NAR writer underneath (go-nix pkg/nar) rejects out-of-order
+//     events, so a walk that changes order fails the check instead of
+//     passing it by accident. A mismatch aborts the build before the image
+//     is renamed into place, naming the path.
+//   - VerifyNarHash (and Set.VerifyNarHashes, in parallel) re-reads a path
+//     with go-nix's own serialiser, for a standalone check.
 //
-// Verification therefore stays opt-in (--verify-nar-hash or the attr
-// verifyNarHash): Nix has already checked the store when it registered
-// the paths, so the check guards against a store modified behind Nix's back.
+// Both are cross-checked against `nix hash path` in the tests. Verification
+// is opt-in (--verify-nar-hash or the attr verifyNarHash): Nix has checked
+// the store when it registered the paths, so this guards against a store
+// modified behind Nix's back.
 package closure

@@ -1,14 +1,12 @@
 package closure
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/nix-community/go-nix/pkg/nar"
-	"github.com/nix-community/go-nix/pkg/nixhash"
 )
 
 // NarHash serialises the file tree at dir as a NAR (go-nix pkg/nar, the
@@ -38,26 +36,15 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // ("sha256:<nixbase32>", "sha256-<base64>", base16). narSize, when not 0,
 // is checked too. The error names storePath.
 func VerifyNarHash(hostPath, storePath, want string, narSize uint64) error {
-	wh, err := nixhash.ParseAny(want, nil)
-	if err != nil {
-		return fmt.Errorf("narHash of %s: %q: %w", storePath, want, err)
-	}
-	if wh.Algo() != nixhash.SHA256 {
-		return fmt.Errorf("narHash of %s: %q: only sha256 NAR hashes are supported", storePath, want)
+	e := Entry{Path: storePath, NarHash: want, NarSize: narSize}
+	if _, err := e.wantDigest(); err != nil {
+		return err
 	}
 	got, size, err := NarHash(hostPath)
 	if err != nil {
 		return fmt.Errorf("verifying %s: %w", storePath, err)
 	}
-	if !bytes.Equal(got, wh.Digest()) {
-		gh := nixhash.MustNewHash(nixhash.SHA256, got)
-		return fmt.Errorf("%w: %s: recorded %s, on disk %s", ErrNarHashMismatch, storePath, want,
-			gh.Format(nixhash.NixBase32, true))
-	}
-	if narSize != 0 && size != narSize {
-		return fmt.Errorf("%w: %s: recorded narSize %d, on disk %d", ErrNarHashMismatch, storePath, narSize, size)
-	}
-	return nil
+	return e.compare(got, size)
 }
 
 // VerifyNarHashes checks every path of s that has a recorded narHash (only

@@ -30,7 +30,9 @@ type BuildOptions struct {
 	// (seconds since the epoch; 0 like nixpkgs' SOURCE_DATE_EPOCH=0).
 	ModTime int64
 	// VerifyNarHash forces NAR hash verification (the spec's verifyNarHash
-	// turns it on too).
+	// turns it on too). It happens in the build's single pass over the
+	// store: each store path's NAR serialisation is computed from the reads
+	// that feed the image, and a mismatch fails the build (no image).
 	VerifyNarHash bool
 }
 
@@ -41,6 +43,7 @@ type Summary struct {
 	Entries    int64 // inodes written (files, directories, symlinks)
 	BytesIn    int64 // file data read
 	BytesOut   int64 // image size
+	Verified   int   // store paths whose NAR hash was checked
 	Duration   time.Duration
 }
 
@@ -60,23 +63,18 @@ func Run(s *Spec, outDir string, opts BuildOptions) (*Summary, error) {
 		return nil, err
 	}
 	opts.logf("closure: %d store paths (%s)", set.Len(), closureSource(s))
-	if opts.VerifyNarHash || s.VerifyNarHash {
-		t := time.Now()
-		n, err := set.VerifyNarHashes(opts.StoreRoot, workers(opts.Workers))
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			opts.logf("verify: no NAR hashes recorded (a store-paths file carries none): nothing verified")
-		} else {
-			opts.logf("verify: NAR hashes of %d store paths match (%.2f s)", n, time.Since(t).Seconds())
-		}
-	}
 	sum, err := Build(s, set, outDir, opts)
 	if err != nil {
 		return nil, err
 	}
 	sum.Duration = time.Since(start)
+	if opts.VerifyNarHash || s.VerifyNarHash {
+		if sum.Verified == 0 {
+			opts.logf("verify: no NAR hashes recorded (a store-paths file carries none): nothing verified")
+		} else {
+			opts.logf("verify: NAR hashes of %d store paths match (checked while writing)", sum.Verified)
+		}
+	}
 	ratio := 0.0
 	if sum.BytesIn > 0 {
 		ratio = 100 * float64(sum.BytesOut) / float64(sum.BytesIn)
@@ -154,7 +152,14 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 	if opts.Watch != nil {
 		stop = opts.Watch(w.Stats)
 	}
-	err = writeEntries(w, entries)
+	var verify func(storePath string) (closure.Entry, bool)
+	if opts.VerifyNarHash || s.VerifyNarHash {
+		verify = func(p string) (closure.Entry, bool) {
+			e, ok := set.Entry(p)
+			return e, ok && e.NarHash != ""
+		}
+	}
+	verified, err := writeEntries(w, entries, verify)
 	if err == nil {
 		err = w.Close()
 	}
@@ -176,41 +181,63 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 		Entries:    st.Entries,
 		BytesIn:    st.BytesIn,
 		BytesOut:   size,
+		Verified:   verified,
 	}, nil
 }
 
 // writeEntries feeds the planned entries to the writer, all owned by root.
-func writeEntries(w *squashfs.Writer, entries []Entry) error {
+// When verify gives a recorded NAR hash for a store path, the path's NAR
+// serialisation is computed from the same reads and checked right after the
+// path is added; it returns how many paths were checked.
+func writeEntries(w *squashfs.Writer, entries []Entry, verify func(string) (closure.Entry, bool)) (int, error) {
+	verified := 0
 	for i := range entries {
 		e := &entries[i]
+		var ns *closure.NarStream
+		var want closure.Entry
+		if e.StorePath != "" && verify != nil {
+			if ce, ok := verify(e.StorePath); ok {
+				ns, want = closure.NewNarStream(), ce
+			}
+		}
 		var err error
 		switch e.Kind {
 		case KindDir:
 			err = w.WriteHeader(&squashfs.Header{Name: e.Path, Type: squashfs.TypeDir, Mode: e.Mode})
 		case KindSymlink:
 			err = w.WriteHeader(&squashfs.Header{Name: e.Path, Type: squashfs.TypeSymlink, Mode: e.Mode, Linkname: e.Target})
+			if err == nil && ns != nil {
+				err = ns.Symlink(".", e.Target)
+			}
 		case KindFile:
-			err = writeFile(w, e)
+			err = writeFile(w, e, ns)
 		case KindTree:
 			// AddFS makes every entry root-owned (mksquashfs -all-root);
-			// storeFS gives the canonical store modes.
+			// storeFS gives the canonical store modes and feeds ns.
 			// Hard links are stored as separate files: store optimisation
 			// (nix-store --optimise) must not change the image.
-			err = w.AddFS(storeFS{squashfs.DirFS(e.Source)}, squashfs.AddOptions{Prefix: e.Path, NoHardlinks: true})
+			err = w.AddFS(storeFS{FS: squashfs.DirFS(e.Source), nar: ns}, squashfs.AddOptions{Prefix: e.Path, NoHardlinks: true})
 			if err != nil {
 				err = fmt.Errorf("adding %s: %w", e.Source, err)
 			}
 		default:
 			err = fmt.Errorf("portable: entry %s: unknown kind %v", e.Path, e.Kind)
 		}
+		if ns != nil {
+			if err != nil {
+				ns.Abort()
+			} else if err = want.Check(ns); err == nil {
+				verified++
+			}
+		}
 		if err != nil {
-			return err
+			return verified, err
 		}
 	}
-	return nil
+	return verified, nil
 }
 
-func writeFile(w *squashfs.Writer, e *Entry) error {
+func writeFile(w *squashfs.Writer, e *Entry, ns *closure.NarStream) error {
 	if e.Source == "" {
 		if err := w.WriteHeader(&squashfs.Header{Name: e.Path, Type: squashfs.TypeReg, Mode: e.Mode, Size: int64(len(e.Data))}); err != nil {
 			return err
@@ -230,10 +257,18 @@ func writeFile(w *squashfs.Writer, e *Entry) error {
 	if fi.Size() != e.Size || !fi.Mode().IsRegular() {
 		return fmt.Errorf("reading %s: changed since it was planned (size %d, now %d)", e.Source, e.Size, fi.Size())
 	}
+	var r io.Reader = src
+	if ns != nil {
+		nw, err := ns.File(".", fi.Size(), fi.Mode()&0o100 != 0)
+		if err != nil {
+			return err
+		}
+		r = io.TeeReader(src, nw)
+	}
 	if err := w.WriteHeader(&squashfs.Header{Name: e.Path, Type: squashfs.TypeReg, Mode: e.Mode, Size: e.Size}); err != nil {
 		return err
 	}
-	if _, err := io.Copy(w, src); err != nil {
+	if _, err := io.Copy(w, r); err != nil {
 		return fmt.Errorf("copying %s: %w", e.Source, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package portable
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mkportable/mkportable/internal/testutil"
+	"github.com/mkportable/mkportable/pkg/closure"
 	"github.com/mkportable/mkportable/pkg/squashfs"
 	"github.com/mkportable/mkportable/pkg/squashfs/compress"
 )
@@ -287,10 +289,17 @@ func TestBuildBadInputsLeaveNothing(t *testing.T) {
 		"duplicate unit": {func(s *Spec, o *BuildOptions) {
 			s.Units = append(s.Units, unitFile(t, "demo.service", "[Unit]\n"))
 		}, "duplicate unit name"},
-		"tampered store path": {func(s *Spec, o *BuildOptions) {
+		"wrong NAR hash of a file store path": {func(s *Spec, o *BuildOptions) {
 			s.Graph[2].NarHash = s.Graph[3].NarHash
 			o.VerifyNarHash = true
-		}, "NAR hash mismatch: " + s2(realSocket)},
+		}, "NAR hash mismatch: " + realSocket},
+		"tampered directory store path": {func(s *Spec, o *BuildOptions) {
+			o.StoreRoot = copyStore(t, "testdata/store")
+			p := filepath.Join(o.StoreRoot, realWWW, "index.html")
+			require.NoError(t, os.Chmod(p, 0o644))
+			require.NoError(t, os.WriteFile(p, []byte("<h1>defaced</h1>\n"), 0o644))
+			s.VerifyNarHash = true // the attr, not the option
+		}, "NAR hash mismatch: " + realWWW},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -302,10 +311,88 @@ func TestBuildBadInputsLeaveNothing(t *testing.T) {
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
 			assert.Equal(t, 1, strings.Count(err.Error(), "\n")+1, "one error line: %s", err)
-			_, statErr := os.Stat(out)
-			assert.ErrorIs(t, statErr, os.ErrNotExist, "no output directory, no image")
+			ents, _ := os.ReadDir(out) // absent, or empty: no image, no temporary
+			assert.Empty(t, ents)
 		})
 	}
 }
 
-func s2(p string) string { return p }
+// copyStore copies a store tree (files, dirs, symlinks, exec bits).
+func copyStore(t *testing.T, from string) string {
+	t.Helper()
+	root := t.TempDir()
+	require.NoError(t, filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(root, rel)
+		fi, err := os.Lstat(p)
+		require.NoError(t, err)
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(dst, 0o755)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			require.NoError(t, err)
+			return os.Symlink(target, dst)
+		}
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		return os.WriteFile(dst, data, fi.Mode().Perm())
+	}))
+	return root
+}
+
+// TestBuildVerifiesInOnePass builds with NAR hash verification over a store
+// path whose names exercise NAR order (a, a-b, a/..., upper case first,
+// empty files and directories, symlinks, executables). The recorded hash is
+// computed by the separate serialiser (closure.NarHash, itself checked
+// against nix hash path), so the build's in-pass NAR must equal it.
+func TestBuildVerifiesInOnePass(t *testing.T) {
+	root := t.TempDir()
+	sp := "/nix/store/0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a-tricky"
+	dir := filepath.Join(root, sp)
+	for name, content := range map[string]string{
+		"B":          "upper case sorts first\n",
+		"a/empty":    "",
+		"a/x.sh":     "#!/bin/sh\n",
+		"a-b/c":      "dash sorts before slash\n",
+		"a.b":        "dot\n",
+		"z/deep/d/e": strings.Repeat("0123456789", 30000),
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	require.NoError(t, os.Chmod(filepath.Join(dir, "a/x.sh"), 0o755))
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "emptydir"), 0o755))
+	require.NoError(t, os.Symlink("a/x.sh", filepath.Join(dir, "link")))
+	fileSP := "/nix/store/1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b-script"
+	require.NoError(t, os.WriteFile(filepath.Join(root, fileSP), []byte("#!/bin/sh\n"), 0o755))
+	linkSP := "/nix/store/2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c-link"
+	require.NoError(t, os.Symlink(fileSP, filepath.Join(root, linkSP)))
+
+	var graph []closure.Entry
+	for _, p := range []string{sp, fileSP, linkSP} {
+		digest, size, err := closure.NarHash(filepath.Join(root, p))
+		require.NoError(t, err)
+		graph = append(graph, closure.Entry{Path: p, NarHash: "sha256-" + base64.StdEncoding.EncodeToString(digest), NarSize: size})
+	}
+	s := goodSpec(t)
+	s.Contents = []string{sp, fileSP, linkSP}
+	s.Graph = graph
+	s.VerifyNarHash = true
+	var log bytes.Buffer
+	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}, Log: &log, Workers: 2})
+	require.NoError(t, err)
+	assert.Equal(t, 3, sum.Verified)
+	assert.Contains(t, log.String(), "verify: NAR hashes of 3 store paths match (checked while writing)")
+
+	// One byte changed in the deepest file: caught, named, no image.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "z/deep/d/e"), []byte(strings.Repeat("0123456789", 29999)+"012345678X"), 0o644))
+	out := t.TempDir()
+	_, err = Run(s, out, BuildOptions{Options: Options{StoreRoot: root}})
+	require.ErrorIs(t, err, closure.ErrNarHashMismatch)
+	assert.Contains(t, err.Error(), sp)
+	ents, _ := os.ReadDir(out)
+	assert.Empty(t, ents)
+}

@@ -50,6 +50,9 @@ type Entry struct {
 	Source string      // KindFile copied from the host (Data nil), KindTree's host directory
 	Size   int64       // KindFile: the number of bytes
 	Target string      // KindSymlink
+	// StorePath is set on the entry of a closure path itself
+	// ("/nix/store/<hash>-<name>"), whose NAR hash the build may check.
+	StorePath string
 }
 
 // Scaffold directories and files every portable image carries: the mount
@@ -233,16 +236,16 @@ func Plan(s *Spec, set *closure.Set, opts Options) ([]Entry, error) {
 		}
 		switch {
 		case fi.IsDir():
-			t.add(Entry{Path: rel, Kind: KindTree, Mode: storeMode(fi.Mode()).Perm(), Source: src})
+			t.add(Entry{Path: rel, Kind: KindTree, Mode: storeMode(fi.Mode()).Perm(), Source: src, StorePath: sp})
 		case fi.Mode().IsRegular():
-			t.add(Entry{Path: rel, Kind: KindFile, Mode: storeMode(fi.Mode()).Perm(), Source: src, Size: fi.Size()})
+			t.add(Entry{Path: rel, Kind: KindFile, Mode: storeMode(fi.Mode()).Perm(), Source: src, Size: fi.Size(), StorePath: sp})
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(src)
 			if err != nil {
 				t.fail(fmt.Errorf("store path %s: %w", sp, err))
 				continue
 			}
-			t.add(Entry{Path: rel, Kind: KindSymlink, Mode: 0o777, Target: target})
+			t.add(Entry{Path: rel, Kind: KindSymlink, Mode: 0o777, Target: target, StorePath: sp})
 		default:
 			t.fail(fmt.Errorf("%w: store path %s: unsupported file type %v", ErrInvalid, sp, fi.Mode().Type()))
 		}
