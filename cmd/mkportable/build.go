@@ -96,6 +96,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	}
 
 	var spec *portable.Spec
+	asBuilder := false
 	switch {
 	case attrs != "" && fromFlags:
 		return fmt.Errorf("%w: --attrs cannot be combined with spec flags (--pname, --unit, ...)", errUsage)
@@ -141,7 +142,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		spec = s
+		spec, asBuilder = s, true
 	}
 
 	if out == "" {
@@ -161,8 +162,11 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		ModTime:       mtime,
 		VerifyNarHash: verify,
 	}
+	// Nix gives a builder a pseudo-terminal for its output, so a progress
+	// line would be drawn over and over into the build log: not as a builder.
+	showProgress := isTerminal(stderr) && !asBuilder
 	opts.Watch = func(stats func() squashfs.Stats) func() {
-		p := startProgress(stderr, isTerminal(stderr), 200*time.Millisecond, func() progressStats {
+		p := startProgress(stderr, showProgress, 200*time.Millisecond, func() progressStats {
 			st := stats()
 			return progressStats{Entries: st.Entries, BytesIn: st.BytesIn, BytesOut: st.BytesOut}
 		})
