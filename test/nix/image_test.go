@@ -164,6 +164,10 @@ func compareStorePath(t *testing.T, img imageFS, storePath string) {
 		if info, ok := ifi.Sys().(*squashfs.InodeInfo); ok {
 			assert.Zero(t, info.UID, "%s: owner", name)
 			assert.Zero(t, info.GID, "%s: group", name)
+			if hfi.Mode().IsRegular() {
+				// Hard links from store optimisation must not leak in.
+				assert.Equal(t, uint32(1), info.Nlink, "%s: link count", name)
+			}
 		}
 		switch {
 		case hfi.Mode().IsRegular():
