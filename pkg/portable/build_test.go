@@ -396,3 +396,49 @@ func TestBuildVerifiesInOnePass(t *testing.T) {
 	ents, _ := os.ReadDir(out)
 	assert.Empty(t, ents)
 }
+
+// Hard links from store optimisation are stored as separate files, and a
+// unit that is a symlink in the store is copied as the regular file it
+// points to: the image does not depend on how the store deduplicates.
+func TestBuildHardLinksAndSymlinkedUnit(t *testing.T) {
+	root := t.TempDir()
+	sp := "/nix/store/0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a-linked"
+	dir := filepath.Join(root, sp)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "one"), []byte("same bytes\n"), 0o444))
+	require.NoError(t, os.Link(filepath.Join(dir, "one"), filepath.Join(dir, "two")))
+	unitSP := "/nix/store/1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b-demo.service"
+	realUnit := "/nix/store/2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c-unit-file"
+	require.NoError(t, os.WriteFile(filepath.Join(root, realUnit), []byte("[Service]\nExecStart=/bin/true\n"), 0o444))
+	// Relative, so that it resolves inside the store copy (an absolute link
+	// would be followed on the host; on a real store both work).
+	require.NoError(t, os.Symlink(filepath.Base(realUnit), filepath.Join(root, unitSP)))
+
+	s := &Spec{Pname: "demo", Version: "1", Units: []string{unitSP}, Contents: []string{sp}}
+	storePaths := filepath.Join(t.TempDir(), "store-paths")
+	require.NoError(t, os.WriteFile(storePaths, []byte(sp+"\n"+unitSP+"\n"+realUnit+"\n"), 0o644))
+	s.ClosureFile = storePaths
+
+	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}})
+	require.NoError(t, err)
+	r, err := squashfs.OpenImage(sum.Image)
+	require.NoError(t, err)
+	defer r.Close()
+
+	var inodes []uint32
+	for _, name := range []string{"one", "two"} {
+		fi, err := r.Lstat(strings.TrimPrefix(sp, "/") + "/" + name)
+		require.NoError(t, err)
+		ii := fi.Sys().(*squashfs.InodeInfo)
+		assert.EqualValues(t, 1, ii.Nlink, name)
+		inodes = append(inodes, ii.Inode)
+	}
+	assert.NotEqual(t, inodes[0], inodes[1], "separate inodes, not a hard link")
+
+	fi, err := r.Lstat("etc/systemd/system/demo.service")
+	require.NoError(t, err)
+	assert.True(t, fi.Mode().IsRegular(), "the unit is copied as a regular file")
+	data, err := r.ReadFile("etc/systemd/system/demo.service")
+	require.NoError(t, err)
+	assert.Equal(t, "[Service]\nExecStart=/bin/true\n", string(data))
+}
