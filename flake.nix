@@ -37,6 +37,10 @@
         in
         builtins.substring 33 (builtins.stringLength base) base;
 
+      # nixpkgs renamed squashfsTools to squashfs-tools (the old name stays
+      # as an alias for a while): take whichever the pinned revision has.
+      squashfsToolsOf = pkgs: pkgs.squashfs-tools or pkgs.squashfsTools;
+
       demoArgs =
         pkgs:
         import ./nix/demo.nix {
@@ -98,7 +102,7 @@
           demo-contents =
             pkgs.runCommand "demo-portable-contents"
               {
-                nativeBuildInputs = [ pkgs.squashfsTools ];
+                nativeBuildInputs = [ (squashfsToolsOf pkgs) ];
                 closure = pkgs.closureInfo { rootPaths = args.units ++ args.contents ++ [ www ]; };
               }
               ''
@@ -166,7 +170,7 @@
               {
                 nativeBuildInputs = [
                   pkgs.squashfs-tools-ng
-                  pkgs.squashfsTools
+                  (squashfsToolsOf pkgs)
                 ];
               }
               ''
@@ -253,7 +257,7 @@
             packages = [
               pkgs.go
               pkgs.gopls
-              pkgs.squashfsTools
+              (squashfsToolsOf pkgs)
               pkgs.squashfs-tools-ng
               pkgs.nixfmt
             ];

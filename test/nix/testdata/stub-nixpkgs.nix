@@ -97,7 +97,7 @@ let
 
       mkShell = args: pkgsLite.runCommand "dev-shell" { packages = args.packages; } "touch $out";
 
-      squashfsTools = placeholderTool "squashfsTools";
+      squashfs-tools = placeholderTool "squashfs-tools";
       squashfs-tools-ng = placeholderTool "squashfs-tools-ng";
       go = placeholderTool "go";
       gopls = placeholderTool "gopls";
