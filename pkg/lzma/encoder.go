@@ -152,14 +152,16 @@ func (e *Encoder) resetState() {
 	e.updatePrices()
 }
 
+// lenPriceSymbols is how many lengths the parser prices: it never weighs a
+// length above niceLen (longer matches are taken without pricing).
+func (e *Encoder) lenPriceSymbols() int {
+	return min(e.niceLen+1-matchLenMin, numLenSymbols)
+}
+
 func (e *Encoder) updatePrices() {
-	n := e.niceLen + 1 - matchLenMin
-	if n > numLenSymbols {
-		n = numLenSymbols
-	}
 	ps := 1 << e.pb
-	e.lenEnc.updatePrices(ps, numLenSymbols)
-	e.repLenEnc.updatePrices(ps, numLenSymbols)
+	e.lenEnc.updatePrices(ps, e.lenPriceSymbols())
+	e.repLenEnc.updatePrices(ps, e.lenPriceSymbols())
 	e.fillDistPrices()
 	e.fillAlignPrices()
 }
@@ -331,12 +333,12 @@ func (e *Encoder) encodeSymbol(pos int, s step) {
 		}
 		e.repLenEnc.encode(rc, s.len-matchLenMin, posState)
 		if e.repLenEnc.counter <= 0 {
-			e.repLenEnc.updatePrices(1<<e.pb, numLenSymbols)
+			e.repLenEnc.updatePrices(1<<e.pb, e.lenPriceSymbols())
 		}
 		e.state = stateRep(st)
 	}
 	if e.lenEnc.counter <= 0 {
-		e.lenEnc.updatePrices(1<<e.pb, numLenSymbols)
+		e.lenEnc.updatePrices(1<<e.pb, e.lenPriceSymbols())
 	}
 }
 

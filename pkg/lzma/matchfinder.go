@@ -1,6 +1,9 @@
 package lzma
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // match is one candidate: length and zero-based distance (distance - 1),
 // the form the LZMA distance coder takes.
@@ -147,10 +150,7 @@ func (mf *binTree) insert(collect bool) {
 		}
 		if best != 0 {
 			p := cur - int(best)
-			l := maxLen
-			for l < lenLimit && buf[p+l] == buf[cur+l] {
-				l++
-			}
+			l := extend(buf, cur, p, maxLen, lenLimit)
 			mf.matches[len(mf.matches)-1].len = uint32(l)
 			maxLen = l
 			if l == lenLimit {
@@ -184,10 +184,7 @@ func (mf *binTree) insert(collect bool) {
 		pb := cur - int(delta)
 		l := min(len0, len1)
 		if buf[pb+l] == buf[cur+l] {
-			l++
-			for l < lenLimit && buf[pb+l] == buf[cur+l] {
-				l++
-			}
+			l = extend(buf, cur, pb, l+1, lenLimit)
 			if collect && l > maxLen {
 				maxLen = l
 				mf.matches = append(mf.matches, match{uint32(l), delta - 1})
@@ -213,4 +210,22 @@ func (mf *binTree) insert(collect bool) {
 		}
 	}
 	mf.advance()
+}
+
+// extend returns the length of the common prefix of buf[a:] and buf[b:],
+// known to be at least l, capped at limit; a+limit must not exceed
+// len(buf). Eight bytes are compared at a time: long matches are common in
+// binaries and the byte loop dominated the match finder.
+func extend(buf []byte, a, b, l, limit int) int {
+	for l+8 <= limit {
+		x := binary.LittleEndian.Uint64(buf[a+l:]) ^ binary.LittleEndian.Uint64(buf[b+l:])
+		if x != 0 {
+			return l + bits.TrailingZeros64(x)>>3
+		}
+		l += 8
+	}
+	for l < limit && buf[a+l] == buf[b+l] {
+		l++
+	}
+	return l
 }

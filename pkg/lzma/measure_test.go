@@ -154,7 +154,7 @@ func readCorpus(t *testing.T, root string) []byte {
 
 // cpuTime is the user+system CPU time of this process or of its waited-for
 // children: on a shared machine it measures the work, not the waiting.
-func cpuTime(t *testing.T, who int) time.Duration {
+func cpuTime(t testing.TB, who int) time.Duration {
 	var ru syscall.Rusage
 	require.NoError(t, syscall.Getrusage(who, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())

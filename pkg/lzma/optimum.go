@@ -124,10 +124,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		if src[pos] != src[b] || src[pos+1] != src[b+1] {
 			continue
 		}
-		l := 2
-		for l < numAvail && src[pos+l] == src[b+l] {
-			l++
-		}
+		l := extend(src, pos, b, 2, numAvail)
 		repLens[i] = l
 		if l > repLens[repMax] {
 			repMax = i
@@ -338,10 +335,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		if !nextIsChar && matchByte != curByte {
 			t := min(numAvailFull-1, nice)
 			b := position - int(reps[0])
-			l2 := 0
-			for l2 < t && src[position+1+l2] == src[b+l2] {
-				l2++
-			}
+			l2 := extend(src, position+1, b, 0, t)
 			if l2 >= 2 {
 				st2 := stateLiteral(st)
 				ps2 := uint32(position+1) & pbMask
@@ -364,10 +358,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			if src[position] != src[b] || src[position+1] != src[b+1] {
 				continue
 			}
-			rl := 2
-			for rl < numAvail && src[position+rl] == src[b+rl] {
-				rl++
-			}
+			rl := extend(src, position, b, 2, numAvail)
 			for lenEnd < cur+rl {
 				lenEnd++
 				opt[lenEnd].price = infinityPrice
@@ -384,12 +375,10 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 				startLen = rl + 1
 			}
 			// Rep, literal, rep0.
-			l2 := rl + 1
-			limit := min(numAvailFull, l2+nice)
-			for l2 < limit && src[position+l2] == src[b+l2] {
-				l2++
+			l2 := 0
+			if limit := min(numAvailFull, rl+1+nice); rl+1 < limit {
+				l2 = extend(src, position, b, rl+1, limit) - (rl + 1)
 			}
-			l2 -= rl + 1
 			if l2 >= 2 {
 				st2 := stateRep(st)
 				ps2 := uint32(position+rl) & pbMask
@@ -443,12 +432,10 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			}
 			// Match, literal, rep0.
 			b := position - int(dist) - 1
-			l2 := l + 1
-			limit := min(numAvailFull, l2+nice)
-			for l2 < limit && src[position+l2] == src[b+l2] {
-				l2++
+			l2 := 0
+			if limit := min(numAvailFull, l+1+nice); l+1 < limit {
+				l2 = extend(src, position, b, l+1, limit) - (l + 1)
 			}
-			l2 -= l + 1
 			if l2 >= 2 {
 				st2 := stateMatch(st)
 				ps2 := uint32(position+l) & pbMask
