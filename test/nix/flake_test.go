@@ -6,10 +6,12 @@ package nix
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,6 +46,9 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
   demoDrv = self.packages.${system}.demo-portable.drvPath;
   demoImage = self.packages.${system}.demo-portable.image;
   mkportableSystem = self.packages.${system}.mkportable.system;
+  # package.nix's source: the Go tree, without the Nix files and docs.
+  src = let s = self.packages.${system}.mkportable.src; in
+    map (p: builtins.pathExists "${s}/${p}") [ "go.mod" "go.sum" "cmd/mkportable/main.go" "pkg" "nix" "flake.nix" "docs" ".git" ];
   # The same demo, through the harness (our function applied directly),
   # through lib.portableServiceFor and through the overlay: one derivation.
   harnessDrv = (portableService demo).drvPath;
@@ -62,6 +67,7 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
 		DemoDrv          string
 		DemoImage        string
 		MkportableSystem string
+		Src              []bool
 		HarnessDrv       string
 		LibDrv           string
 		OverlayDrv       string
@@ -86,6 +92,8 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
 	assert.Equal(t, got.HarnessDrv, got.OverlayDrv, "the overlay's portableService gives the same derivation")
 	assert.Regexp(t, regexp.MustCompile(`^/nix/store/[0-9a-z]{32}-demo-img-1\.0/demo_1\.0\.raw$`), got.DemoImage)
 	assert.Contains(t, systems, got.MkportableSystem)
+	assert.Equal(t, []bool{true, true, true, true, false, false, false, false}, got.Src,
+		"source has go.mod go.sum cmd/mkportable/main.go pkg, not nix flake.nix docs .git")
 }
 
 // The flake's bad-unit-name check, built here: mkportable must reject the
@@ -148,4 +156,85 @@ func TestFlakeMetadataOffline(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(out, &meta), string(out))
 	assert.Equal(t, "83199d0d373dd3ac2b9a1996b1d0263f76ab7a4c", meta.Locks.Nodes["nixpkgs"].Locked["rev"])
+}
+
+// stubFlake writes a flake that stands in for nixpkgs, for the flake CLI
+// (`--override-input nixpkgs path:DIR`). It evaluates in pure mode: the
+// built mkportable and busybox are files of the stub flake itself, so they
+// get the same store paths as in the harness.
+func stubFlake(t *testing.T, e *nixtest.Env, system string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, c := range []struct{ src, dst string }{
+		{filepath.Join(e.Repo, "test/nix/testdata/stub-nixpkgs.nix"), "stub-nixpkgs.nix"},
+		{filepath.Join(e.Repo, "test/internal/nixtest/pkgs-lite.nix"), "pkgs-lite.nix"},
+		{filepath.Join(e.Mkportable, "bin/mkportable"), "mkportable/bin/mkportable"},
+		{filepath.Join(e.Busybox, "bin/busybox"), "busybox/bin/busybox"},
+	} {
+		data, err := os.ReadFile(c.src)
+		require.NoError(t, err)
+		dst := filepath.Join(dir, c.dst)
+		require.NoError(t, os.MkdirAll(filepath.Dir(dst), 0o755))
+		require.NoError(t, os.WriteFile(dst, data, 0o755))
+	}
+	flake := `{
+  outputs = _:
+    let
+      mkportable = builtins.path { path = ./mkportable; name = "mkportable"; };
+      busybox = builtins.path { path = ./busybox; name = "busybox"; };
+      pkgsLite = import ./pkgs-lite.nix { inherit busybox mkportable; system = "` + system + `"; };
+    in
+    import ./stub-nixpkgs.nix { inherit mkportable busybox pkgsLite; };
+}
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "flake.nix"), []byte(flake), 0o644))
+	return dir
+}
+
+// The flake through Nix's own flake CLI, in pure evaluation (where
+// builtins.currentSystem does not exist, so the builder's system must come
+// from the mkportable derivation): `nix flake check` accepts the outputs'
+// shapes, `nix flake show` lists them, and `nix build` builds the demo (the
+// same derivation the harness builds) and the bad-unit-name check.
+func TestFlakeCLIWithStubNixpkgs(t *testing.T) {
+	e := nixtest.Setup(t)
+	sysJSON, log, err := e.Eval(t, "system")
+	require.NoError(t, err, log)
+	var system string
+	require.NoError(t, json.Unmarshal([]byte(sysJSON), &system))
+	stub := stubFlake(t, e, system)
+	flakeArgs := []string{"--no-write-lock-file", "--override-input", "nixpkgs", "path:" + stub}
+	nix := func(args ...string) (string, error) {
+		t.Helper()
+		cmd := e.Command("nix", args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return string(out), fmt.Errorf("nix %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return string(out), nil
+	}
+	repo := "path:" + e.Repo
+
+	_, err = nix(append([]string{"flake", "check", "--no-build"}, append(flakeArgs, repo)...)...)
+	require.NoError(t, err)
+
+	out, err := nix(append([]string{"flake", "show", "--json"}, append(flakeArgs, repo)...)...)
+	require.NoError(t, err)
+	var show map[string]map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &show), out)
+	for _, k := range []string{"packages", "checks", "devShells", "formatter", "overlays", "lib"} {
+		assert.Contains(t, show, k)
+	}
+
+	out, err = nix(append([]string{"build", "--no-link", "--json"}, append(flakeArgs, repo+"#demo-portable")...)...)
+	require.NoError(t, err)
+	var built []struct{ Outputs map[string]string }
+	require.NoError(t, json.Unmarshal([]byte(out), &built), out)
+	require.Len(t, built, 1)
+	assert.Equal(t, filepath.Dir(e.Demo(t, "")), built[0].Outputs["out"], "the flake's demo is the harness's demo")
+
+	_, err = nix(append([]string{"build", "--no-link"}, append(flakeArgs, repo+"#checks."+system+".bad-unit-name")...)...)
+	require.NoError(t, err)
 }

@@ -5,8 +5,8 @@
 #   let self = (import ./flake.nix).outputs { inherit self; nixpkgs = stub; }; in ...
 #
 # buildGoModule does not build: it checks the arguments nix/package.nix
-# passes (static, subPackages, version stamp, vendorHash shape, a source with
-# the Go tree and without nix/) and returns the mkportable the harness built,
+# passes (static, subPackages, version stamp, vendorHash shape) and returns
+# the mkportable the harness built,
 # as a derivation-like set with `system`, as nixpkgs' would have. Tools that
 # only run in the nixpkgs-based checks (squashfs-tools, the VM test) are
 # placeholders: those checks are instantiated, not built.
@@ -35,7 +35,9 @@ let
     warn = msg: v: builtins.trace "warning: ${msg}" v;
   };
 
-  placeholderTool = name: "${pkgsLite.writeText "stub-${name}" "placeholder for nixpkgs' ${name}"}";
+  # A derivation (flake outputs such as formatter must be derivations) that
+  # stands for a nixpkgs tool; never built here.
+  placeholderTool = name: pkgsLite.runCommand "stub-${name}" { } "echo placeholder for nixpkgs' ${name} > $out";
 
   base =
     system: final:
@@ -57,15 +59,13 @@ let
         assert args.subPackages == [ "cmd/mkportable" ];
         assert builtins.elem "-X main.version=${args.version}" args.ldflags;
         assert builtins.match "sha256-[A-Za-z0-9+/]{43}=" args.vendorHash != null;
-        assert builtins.pathExists "${args.src}/cmd/mkportable/main.go";
-        assert builtins.pathExists "${args.src}/go.sum";
-        assert !builtins.pathExists "${args.src}/nix";
-        assert !builtins.pathExists "${args.src}/flake.nix";
         {
           type = "derivation";
           name = "${args.pname}-${args.version}";
           inherit system;
-          inherit (args) pname version meta;
+          # src is kept for the test to look into (test/nix/flake_test.go);
+          # read-only evaluation (nix flake check) cannot.
+          inherit (args) pname version meta src;
           outPath = "${mkportable}";
         };
 
