@@ -45,16 +45,20 @@ const (
 // rejects more, SQUASHFS_DIR_COUNT), when the next entry's inode lies in a
 // different inode metadata block (entries store only the offset in the
 // header's block), when its inode number is not within a signed 16-bit
-// difference of the header's, and when the next entry would start in a
-// different directory metadata block than the header. The last rule puts a
-// header near the start of every metadata block the listing touches; each
-// such header (except the first, where lookups start anyway) gets an index
-// entry. The kernel (fs/squashfs/namei.c get_dir_index_using_name, dir.c
+// difference of the header's, and when the listing since the last indexed
+// header would grow beyond 8 KiB with the next entry. Headers started for the
+// last reason get an index entry (format.adoc "Directory Index"), so a lookup
+// scans at most about one metadata block. This is the rule mksquashfs
+// follows; keeping it makes the choice between basic and extended directory
+// inodes (which only the extended one can carry an index) the same as
+// mksquashfs's, which sqfsdiff compares.
+//
+// The kernel (fs/squashfs/namei.c get_dir_index_using_name, dir.c
 // get_dir_index_using_offset) jumps to the last index entry whose name is not
 // greater than the looked-up name (or whose offset is not beyond f_pos) and
 // computes the header's offset in its block as (listing offset + index) %
-// 8192, so the index is only right if Start is the block the header actually
-// starts in, which is what the positions tracked here guarantee.
+// 8192, so Start must be the block the header actually starts in: the block
+// being filled when the header is written.
 func writeDirListing(m *metaBlockWriter, entries []dirListEntry, scratch []byte) (dirListing, []byte, error) {
 	blk, off := m.pos()
 	l := dirListing{Block: uint32(blk), Offset: off}
@@ -62,33 +66,35 @@ func writeDirListing(m *metaBlockWriter, entries []dirListEntry, scratch []byte)
 		return l, scratch, fmt.Errorf("squashfs: directory table exceeds 4 GiB")
 	}
 	base := m.upos()
-	u := base // uncompressed position of the next run's header
+	u := base         // uncompressed position of the next run's header
+	lastIndex := base // position of the last indexed header (or the listing start)
 	le := binary.LittleEndian
-	lastIndexed := base / MetadataBlockSize
 	for i := 0; i < len(entries); {
 		hdr := u
 		first := entries[i]
 		inodeBlock := first.Ref >> 16
+		if i > 0 && hdr+dirEntrySize+uint64(len(first.Name))-lastIndex > MetadataBlockSize {
+			b, _ := m.pos()
+			l.Index = append(l.Index, dirIndexEntry{Index: uint32(hdr - base), Start: uint32(b), Name: first.Name})
+			lastIndex = hdr
+		}
 		p := hdr + dirHeaderSize
 		j := i
 		for j < len(entries) && j-i < dirMaxEntriesPerHeader {
 			e := entries[j]
-			if e.Ref>>16 != inodeBlock {
-				break
-			}
-			if d := int64(e.Ino) - int64(first.Ino); d < dirInodeOffsetMin || d > dirInodeOffsetMax {
-				break
-			}
-			if j > i && p/MetadataBlockSize != hdr/MetadataBlockSize {
-				break
+			if j > i {
+				if e.Ref>>16 != inodeBlock {
+					break
+				}
+				if d := int64(e.Ino) - int64(first.Ino); d < dirInodeOffsetMin || d > dirInodeOffsetMax {
+					break
+				}
+				if p+dirEntrySize+uint64(len(e.Name))-lastIndex > MetadataBlockSize {
+					break
+				}
 			}
 			p += dirEntrySize + uint64(len(e.Name))
 			j++
-		}
-		if i > 0 && hdr/MetadataBlockSize != lastIndexed {
-			b, _ := m.pos()
-			l.Index = append(l.Index, dirIndexEntry{Index: uint32(hdr - base), Start: uint32(b), Name: first.Name})
-			lastIndexed = hdr / MetadataBlockSize
 		}
 		scratch = le.AppendUint32(scratch[:0], uint32(j-i-1))
 		scratch = le.AppendUint32(scratch, uint32(inodeBlock))
