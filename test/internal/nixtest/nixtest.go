@@ -39,7 +39,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,12 +49,13 @@ import (
 
 // NixConfig is the configuration every Nix command of the harness runs with
 // (design.md): sandbox on and no silent fallback to an unsandboxed build, no
-// build users (single-user root), no substituters (offline), and the new CLI
-// for `nix hash` and `nix eval`.
+// build users (single-user root), no binary caches (offline), and the new
+// CLI for `nix hash` and `nix eval`.
 const NixConfig = "sandbox = true\n" +
 	"sandbox-fallback = false\n" +
 	"build-users-group =\n" +
-	"substituters =\n" +
+	"substituters =\n" + //nolint:misspell // Nix's setting is called substituters
+
 	"experimental-features = nix-command flakes\n"
 
 // BusyboxPath is where Debian's busybox-static package installs the binary.
@@ -111,7 +111,7 @@ func setup() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating a temporary directory: %w", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
 
 	// Store paths are named after the directory added: <hash>-mkportable.
 	mkDir := filepath.Join(tmp, "mkportable")
@@ -161,7 +161,7 @@ func findRepo() (string, error) {
 func buildMkportable(repo, out string) error {
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return fmt.Errorf("building mkportable: %w", err)
 	}
 	cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, "./cmd/mkportable")
 	cmd.Dir = repo
@@ -178,7 +178,7 @@ func checkStatic(path string) error {
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_INTERP {
 			return fmt.Errorf("%s is dynamically linked", path)
