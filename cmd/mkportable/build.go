@@ -51,7 +51,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("build", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.Usage = func() {
-		fmt.Fprint(stderr, buildUsage)
+		_, _ = fmt.Fprint(stderr, buildUsage)
 		fl.PrintDefaults()
 	}
 	var (

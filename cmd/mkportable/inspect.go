@@ -73,7 +73,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	fl.Usage = func() {
-		fmt.Fprint(stderr, inspectUsage)
+		_, _ = fmt.Fprint(stderr, inspectUsage)
 		fl.PrintDefaults()
 	}
 	asJSON := fl.Bool("json", false, "print one JSON object instead of the report")
@@ -95,8 +95,8 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else {
-		printInspect(stdout, rep)
+	} else if err := printInspect(stdout, rep); err != nil {
+		return err
 	}
 	if !rep.OK {
 		codes := make([]string, 0, len(rep.Problems))
@@ -142,7 +142,7 @@ func inspectImage(file string) *inspectReport {
 		rep.problem(codeUnreadableImage, "%v", err)
 		return rep
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 
 	checkOSRelease(r, rep)
 	checkUnits(r, rep)
@@ -221,7 +221,7 @@ func checkUnits(r *squashfs.Reader, rep *inspectReport) {
 			// portabled takes regular files and symlinks only
 			// (portable.c: DT_REG, DT_LNK); anything else is skipped.
 			fi, err := r.Lstat(p)
-			if err != nil || !(fi.Mode().IsRegular() || fi.Mode()&fs.ModeSymlink != 0) {
+			if err != nil || (!fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0) {
 				continue
 			}
 			seen[name] = true
@@ -248,7 +248,8 @@ func checkUnits(r *squashfs.Reader, rep *inspectReport) {
 	}
 }
 
-func printInspect(w io.Writer, rep *inspectReport) {
+func printInspect(out io.Writer, rep *inspectReport) error {
+	w := &strings.Builder{}
 	fmt.Fprintf(w, "image:       %s\n", rep.Image)
 	fmt.Fprintf(w, "name:        %s\n", rep.Name)
 	if rep.OSReleasePath != "" {
@@ -274,10 +275,12 @@ func printInspect(w io.Writer, rep *inspectReport) {
 	}
 	if rep.OK {
 		fmt.Fprintf(w, "ok: portabled would accept this image\n")
-		return
+	} else {
+		fmt.Fprintf(w, "problems (%d):\n", len(rep.Problems))
+		for _, p := range rep.Problems {
+			fmt.Fprintf(w, "  %-20s %s\n", p.Code, p.Message)
+		}
 	}
-	fmt.Fprintf(w, "problems (%d):\n", len(rep.Problems))
-	for _, p := range rep.Problems {
-		fmt.Fprintf(w, "  %-20s %s\n", p.Code, p.Message)
-	}
+	_, err := io.WriteString(out, w.String())
+	return err
 }

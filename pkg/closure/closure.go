@@ -42,7 +42,7 @@ type Entry struct {
 func ParseStorePath(p string) (string, error) {
 	sp, err := storepath.FromAbsolutePath(p)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q: %v", ErrNotStorePath, p, err)
+		return "", fmt.Errorf("%w: %q: %w", ErrNotStorePath, p, err)
 	}
 	// FromAbsolutePath does not insist on the store directory being
 	// followed by exactly one "/"; re-render and compare to refuse

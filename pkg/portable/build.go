@@ -49,7 +49,7 @@ type Summary struct {
 
 func (o BuildOptions) logf(format string, args ...any) {
 	if o.Log != nil {
-		fmt.Fprintf(o.Log, "mkportable: "+format+"\n", args...)
+		_, _ = fmt.Fprintf(o.Log, "mkportable: "+format+"\n", args...)
 	}
 }
 
@@ -116,11 +116,11 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 
 	bs, err := squashfs.ParseBlockSize(s.blockSize())
 	if err != nil {
-		return nil, fmt.Errorf("%w: squash-block-size: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: squash-block-size: %w", ErrInvalid, err)
 	}
 	comp, err := compress.Parse(s.compression(), bs)
 	if err != nil {
-		return nil, fmt.Errorf("%w: squash-compression: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: squash-compression: %w", ErrInvalid, err)
 	}
 	if opts.ModTime < 0 || opts.ModTime > 1<<32-1 {
 		return nil, fmt.Errorf("%w: modification time %d does not fit the image's 32-bit field", ErrInvalid, opts.ModTime)

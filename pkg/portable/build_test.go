@@ -95,7 +95,7 @@ func TestBuildRealAttrs(t *testing.T) {
 
 	r, err := squashfs.OpenImage(img)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	sb := r.Superblock()
 	assert.Equal(t, compress.XZ, sb.Compressor)
 	assert.EqualValues(t, 1<<20, sb.BlockSize)
@@ -226,7 +226,7 @@ func TestBuildReproducible(t *testing.T) {
 	_, outT := buildReal(t, BuildOptions{ModTime: 315532800})
 	r, err := squashfs.OpenImage(filepath.Join(outT, "demo_1.0.raw"))
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	assert.EqualValues(t, 315532800, r.Superblock().ModTime)
 }
 
@@ -423,7 +423,7 @@ func TestBuildHardLinksAndSymlinkedUnit(t *testing.T) {
 	require.NoError(t, err)
 	r, err := squashfs.OpenImage(sum.Image)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 
 	var inodes []uint32
 	for _, name := range []string{"one", "two"} {

@@ -50,7 +50,7 @@ func quoteValue(v string) string {
 	plain := v != ""
 	for i := 0; i < len(v); i++ {
 		c := v[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
+		if !isAlnum(rune(c)) {
 			plain = false
 			break
 		}

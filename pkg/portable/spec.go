@@ -124,12 +124,12 @@ func strict(raw json.RawMessage, v any) error {
 func Decode(r io.Reader) (*Spec, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading: %v", ErrSpec, err)
+		return nil, fmt.Errorf("%w: reading: %w", ErrSpec, err)
 	}
 	var top map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&top); err != nil {
-		return nil, fmt.Errorf("%w: not a JSON object: %v", ErrSpec, err)
+		return nil, fmt.Errorf("%w: not a JSON object: %w", ErrSpec, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%w: trailing data after the JSON object", ErrSpec)
@@ -147,7 +147,7 @@ func Decode(r io.Reader) (*Spec, error) {
 	for _, k := range keys {
 		if set, ok := ownKeys[k]; ok {
 			if err := set(s, top[k]); err != nil {
-				errs = append(errs, fmt.Errorf("%w: key %q: %v", ErrSpec, k, err))
+				errs = append(errs, fmt.Errorf("%w: key %q: %w", ErrSpec, k, err))
 			}
 			continue
 		}

@@ -49,10 +49,10 @@ func TestDecodeMinimalAndNixKeys(t *testing.T) {
 }
 
 func TestDecodeUnknownKeys(t *testing.T) {
-	_, err := Decode(strings.NewReader(`{"pname": "demo", "descripton": "x", "zzz": 1}`))
+	_, err := Decode(strings.NewReader(`{"pname": "demo", "verifyNarHsh": true, "zzz": 1}`))
 	require.ErrorIs(t, err, ErrSpec)
 	msg := err.Error()
-	assert.Contains(t, msg, `unknown key "descripton" (did you mean "description"?)`)
+	assert.Contains(t, msg, `unknown key "verifyNarHsh" (did you mean "verifyNarHash"?)`)
 	assert.Contains(t, msg, `unknown key "zzz"`)
 	assert.NotContains(t, msg, `"zzz" (did you mean`)
 }

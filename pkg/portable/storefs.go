@@ -89,16 +89,16 @@ func (s storeFS) Open(name string) (fs.File, error) {
 	}
 	fi, err := f.Stat()
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		f.Close()
+		_ = f.Close()
 		return nil, fmt.Errorf("portable: opening %s: not a regular file", name)
 	}
 	w, err := s.nar.File(name, fi.Size(), fi.Mode()&0o100 != 0)
 	if err != nil {
-		f.Close()
+		_ = f.Close()
 		return nil, err
 	}
 	return teeFile{File: f, w: w}, nil

@@ -94,8 +94,7 @@ func UnitNameValid(name string) bool {
 	}
 	for i := 0; i < dot; i++ {
 		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == ':' || c == '-' || c == '_' || c == '.' || c == '\\' || c == '@') {
+		if !isAlnum(rune(c)) && !strings.ContainsRune(":-_.\\@", rune(c)) {
 			return false
 		}
 	}
@@ -197,7 +196,7 @@ func validatePname(p *Problems, pname string) {
 			p.add("pname %q: contains '_', but systemd cuts the image name at the first '_' (%q)", pname, pname[:strings.IndexByte(pname, '_')])
 			return
 		}
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-') {
+		if !isAlnum(r) && r != '.' && r != '-' {
 			p.add("pname %q: character %q not allowed (only A-Z a-z 0-9 . -)", pname, r)
 			return
 		}
@@ -373,4 +372,9 @@ func hasDotDot(p string) bool {
 func isStorePath(p string) bool {
 	_, _, ok := closure.SplitStorePath(p)
 	return ok
+}
+
+// isAlnum reports whether r is an ASCII letter or digit.
+func isAlnum(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
 }
