@@ -51,13 +51,7 @@
       # mkportable, and portableService replaced by ours: every
       # pkgs.portableService call in the overlaid package set builds with
       # mkportable, unchanged.
-      overlays.default = final: prev: {
-        mkportable = final.callPackage ./nix/package.nix { inherit version; };
-        # closureInfo = null: the closure comes from exportReferencesGraph (no
-        # extra derivation, and NAR hashes for verifyNarHash). callPackage
-        # would otherwise pass nixpkgs' closureInfo.
-        portableService = final.callPackage ./nix/portable-service.nix { closureInfo = null; };
-      };
+      overlays.default = import ./nix/overlay.nix { inherit version; };
 
       # The function for any package set, without applying the overlay:
       #   (mkportable.lib.portableServiceFor pkgs) { pname = ...; ... }

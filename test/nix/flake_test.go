@@ -54,6 +54,8 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
   harnessDrv = (portableService demo).drvPath;
   libDrv = ((self.lib.portableServiceFor stubPkgs) demo).drvPath;
   overlayDrv = ((stubPkgs.extend self.overlays.default).portableService demo).drvPath;
+  # nix/default.nix, for users without flakes.
+  defaultNixDrv = (import ./nix/default.nix { pkgs = stubPkgs; }).demo-portable.drvPath;
 }`)
 	require.NoError(t, err, log)
 
@@ -71,6 +73,7 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
 		HarnessDrv       string
 		LibDrv           string
 		OverlayDrv       string
+		DefaultNixDrv    string
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 
@@ -90,6 +93,7 @@ func TestFlakeOutputsEvaluate(t *testing.T) {
 	assert.Equal(t, got.HarnessDrv, got.DemoDrv, "packages.demo-portable is the tested demo")
 	assert.Equal(t, got.HarnessDrv, got.LibDrv, "lib.portableServiceFor gives the same derivation")
 	assert.Equal(t, got.HarnessDrv, got.OverlayDrv, "the overlay's portableService gives the same derivation")
+	assert.Equal(t, got.HarnessDrv, got.DefaultNixDrv, "nix/default.nix's demo-portable is the same derivation")
 	assert.Regexp(t, regexp.MustCompile(`^/nix/store/[0-9a-z]{32}-demo-img-1\.0/demo_1\.0\.raw$`), got.DemoImage)
 	assert.Contains(t, systems, got.MkportableSystem)
 	assert.Equal(t, []bool{true, true, true, true, false, false, false, false}, got.Src,
