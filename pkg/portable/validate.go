@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mkportable/mkportable/pkg/closure"
 	"github.com/mkportable/mkportable/pkg/squashfs"
@@ -148,6 +149,10 @@ func Validate(s *Spec, opts Options) error {
 		if f.v == nil {
 			continue
 		}
+		if !utf8.ValidString(*f.v) {
+			p.add("%s: not valid UTF-8 (os-release is UTF-8)", f.key)
+			continue
+		}
 		for _, r := range *f.v {
 			// os-release(5): no non-printable characters. White space
 			// (newlines too) is folded to spaces by OSRelease.
@@ -206,6 +211,10 @@ func validatePname(p *Problems, pname string) {
 func validateVersion(p *Problems, v string) {
 	if v == "" {
 		p.add("version: missing or empty (the image file is <pname>_<version>.raw)")
+		return
+	}
+	if !utf8.ValidString(v) {
+		p.add("version %q: not valid UTF-8", v)
 		return
 	}
 	for _, r := range v {
