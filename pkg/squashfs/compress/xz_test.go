@@ -488,7 +488,7 @@ func TestXZBCJPicksSmallest(t *testing.T) {
 	require.Greater(t, len(bin), 1<<20)
 	block := bin[len(bin)/4 : len(bin)/4+256<<10] // inside .text of the test binary
 
-	plain := xzTestNew(t, xzTestMiB)
+	plain := xzTestNew(t, xzTestMiB, "-Xbcj", "none")
 	bcj := xzTestNew(t, xzTestMiB, "-Xbcj", "x86,arm,arm64")
 	p, err := plain.Compress(nil, block)
 	require.NoError(t, err)
@@ -519,4 +519,45 @@ func TestXZBCJPicksSmallest(t *testing.T) {
 	dec, err := exec.Command(xzCmd, "-d", "-c", "--single-stream", f).Output()
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(block, dec))
+}
+
+func TestXZAutoBCJ(t *testing.T) {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	bin, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	code := bin[len(bin)/4 : len(bin)/4+256<<10]
+	text := xzTestData(256<<10, 10)
+
+	def := xzTestNew(t, xzTestMiB)
+	auto := xzTestNew(t, xzTestMiB, "-Xdict-size", "100%", "-Xbcj", "auto")
+	none := xzTestNew(t, xzTestMiB, "-Xbcj", "none")
+	for _, c := range []*xzCompressor{def, auto, none} {
+		assert.Nil(t, c.Options(), "no record: dictionary = block size, no filter list")
+	}
+
+	dc, err := def.Compress(nil, code)
+	require.NoError(t, err)
+	ac, err := auto.Compress(nil, code)
+	require.NoError(t, err)
+	assert.Equal(t, dc, ac, "-Xbcj auto is the default")
+	nc, err := none.Compress(nil, code)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{0x21}, xzTestBlockFilters(t, nc), "-Xbcj none: LZMA2 only")
+	if runtime.GOARCH == "amd64" {
+		assert.Equal(t, []uint64{0x04, 0x21}, xzTestBlockFilters(t, dc), "x86 code gets the x86 filter")
+		assert.Less(t, len(dc), len(nc))
+	}
+	out, err := def.Decompress(nil, dc, len(code))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(code, out))
+
+	tc, err := def.Compress(nil, text)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{0x21}, xzTestBlockFilters(t, tc), "text stays plain LZMA2")
+
+	_, err = parseXZ([]string{"-Xbcj", "auto,x86"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption, "auto and none stand alone")
+	c := xzTestNew(t, xzTestMiB, "-Xbcj", "x86", "-Xbcj", "none")
+	assert.Nil(t, c.Options(), "the last -Xbcj wins")
 }
