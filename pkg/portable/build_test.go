@@ -442,3 +442,21 @@ func TestBuildHardLinksAndSymlinkedUnit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "[Service]\nExecStart=/bin/true\n", string(data))
 }
+
+// TestBuildSystemdDissect asks systemd itself (systemd-dissect, the code
+// portabled uses to look into images) what it makes of the image.
+func TestBuildSystemdDissect(t *testing.T) {
+	testutil.RequireRoot(t)
+	dissect := testutil.RequireTool(t, "systemd-dissect")
+	_, out := buildReal(t, BuildOptions{})
+	msg, err := exec.Command(dissect, filepath.Join(out, "demo_1.0.raw")).CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+	text := string(msg)
+	assert.Contains(t, text, "squashfs")
+	assert.Contains(t, text, "ID=nixos")
+	assert.Contains(t, text, "PORTABLE_PREFIXES=demo")
+	// systemd-dissect undoes the os-release quoting: the hostile
+	// description comes back verbatim.
+	assert.Contains(t, text, "PORTABLE_PRETTY_NAME=Demo \"portable\" service: $HOME `id` \\ done")
+	assert.Contains(t, text, "✓ portable service")
+}
