@@ -611,3 +611,46 @@ func TestReaderTruncatedImage(t *testing.T) {
 		assert.Error(t, err, "cut at %d", cut)
 	}
 }
+
+// TestReaderConcurrent reads every file of one image from several goroutines
+// at once (run with -race): the caches are shared.
+func TestReaderConcurrent(t *testing.T) {
+	src := rtSourceTree(t)
+	img := rtMksquashfs(t, src, "-comp", "zstd", "-b", "4096")
+	r, err := OpenImage(img)
+	require.NoError(t, err)
+	defer r.Close()
+	var files []string
+	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, p)
+		}
+		return err
+	}))
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func(g int) {
+			for i := range files {
+				p := files[(i+g*17)%len(files)]
+				got, err := r.ReadFile(p)
+				if err != nil {
+					errs <- err
+					return
+				}
+				want, err := os.ReadFile(filepath.Join(src, p))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !bytes.Equal(got, want) {
+					errs <- fmt.Errorf("%s: contents differ under concurrency", p)
+					return
+				}
+			}
+			errs <- nil
+		}(g)
+	}
+	for g := 0; g < 8; g++ {
+		assert.NoError(t, <-errs)
+	}
+}
