@@ -118,7 +118,7 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	if e.depth < 1 {
 		return nil, fmt.Errorf("%w: depth %d", ErrOptions, opts.Depth)
 	}
-	e.literal = make([]prob, 0x300<<(e.lc+e.lp))
+	e.literal = make([]prob, litSize<<(e.lc+e.lp))
 	e.mf.init(e.dictSize, e.niceLen, e.depth)
 	e.opt.init()
 	return e, nil
@@ -305,7 +305,7 @@ func (e *Encoder) encodeSymbol(pos int, s step) {
 		e.reps[3], e.reps[2], e.reps[1], e.reps[0] = e.reps[2], e.reps[1], e.reps[0], s.dist
 		e.state = stateMatch(st)
 		e.matchPriceCount++
-		if e.matchPriceCount >= 128 {
+		if e.matchPriceCount >= 32 {
 			e.fillDistPrices()
 		}
 		if e.alignPriceCount >= alignTableSize {
@@ -342,94 +342,76 @@ func (e *Encoder) encodeSymbol(pos int, s step) {
 	}
 }
 
-// litProbs returns the literal coder's 0x300 probabilities for pos: the
-// context is lp low bits of the position and lc high bits of the previous
-// byte.
-func (e *Encoder) litProbs(pos int) []prob {
+// litProbs returns the literal coder's probabilities for pos: the context
+// is lp low bits of the position and lc high bits of the previous byte.
+// The specification has 0x300 per context; 0x400 are kept so that masked
+// indexes are provably in range and need no bounds checks.
+func (e *Encoder) litProbs(pos int) *[litSize]prob {
 	var prev uint32
 	if pos > 0 {
 		prev = uint32(e.src[pos-1])
 	}
-	i := 0x300 * ((uint32(pos)&e.lpMax)<<e.lc + prev>>(8-e.lc))
-	return e.literal[i : i+0x300]
+	i := litSize * ((uint32(pos)&e.lpMax)<<e.lc + prev>>(8-e.lc))
+	return (*[litSize]prob)(e.literal[i : i+litSize])
 }
+
+const litSize = 0x400
 
 func (e *Encoder) encodeLiteral(pos int) {
 	probs := e.litProbs(pos)
-	sym := uint32(e.src[pos])
+	sym := uint32(e.src[pos]) | 0x100
 	rc := &e.rc
-	m := uint32(1)
-	i := 7
 	if e.state >= numLitStates {
-		// Matched literal: while the bits agree with the byte at rep0,
-		// separate probabilities (offset by the match bit) are used.
+		// Matched literal (specification, LzmaLiteralDecodeMatched):
+		// while the bits agree with the byte at rep0, probabilities
+		// selected by the match bit are used.
 		mb := uint32(e.src[pos-int(e.reps[0])-1])
-		for ; i >= 0; i-- {
-			matchBit := (mb >> uint(i)) & 1
-			b := (sym >> uint(i)) & 1
-			rc.encodeBit(&probs[(1+matchBit)<<8+m], b)
-			m = m<<1 | b
-			if matchBit != b {
-				i--
-				break
-			}
+		offs := uint32(0x100)
+		for sym < 0x10000 {
+			mb <<= 1
+			matchBit := mb & offs
+			rc.encodeBit(&probs[(offs+matchBit+sym>>8)&(litSize-1)], (sym>>7)&1)
+			sym <<= 1
+			offs &= ^(mb ^ sym)
 		}
+		return
 	}
-	for ; i >= 0; i-- {
-		b := (sym >> uint(i)) & 1
-		rc.encodeBit(&probs[m], b)
-		m = m<<1 | b
+	for sym < 0x10000 {
+		rc.encodeBit(&probs[(sym>>8)&(litSize-1)], (sym>>7)&1)
+		sym <<= 1
 	}
 }
 
+// literalPrice prices the byte at pos coded in state with rep0.
 func (e *Encoder) literalPrice(pos int, state uint32, rep0 uint32) uint32 {
-	probs := e.litProbs(pos)
-	sym := uint32(e.src[pos])
-	var price uint32
-	m := uint32(1)
-	i := 7
 	if state >= numLitStates {
-		mb := uint32(e.src[pos-int(rep0)-1])
-		for ; i >= 0; i-- {
-			matchBit := (mb >> uint(i)) & 1
-			b := (sym >> uint(i)) & 1
-			price += priceBit(probs[(1+matchBit)<<8+m], b)
-			m = m<<1 | b
-			if matchBit != b {
-				i--
-				break
-			}
-		}
+		return e.matchedLiteralPrice(pos, uint32(e.src[pos]), uint32(e.src[pos-int(rep0)-1]))
 	}
-	for ; i >= 0; i-- {
-		b := (sym >> uint(i)) & 1
-		price += priceBit(probs[m], b)
-		m = m<<1 | b
+	probs := e.litProbs(pos)
+	sym := uint32(e.src[pos]) | 0x100
+	var price uint32
+	for sym < 0x10000 {
+		price += priceBit(probs[(sym>>8)&(litSize-1)], (sym>>7)&1)
+		sym <<= 1
 	}
 	return price
 }
 
-// matchedLiteralPrice prices byte sym coded against matchByte (after a
-// match or rep), used for the match+literal+rep0 combinations.
+// matchedLiteralPrice prices byte sym at pos coded against matchByte mb.
+// offs tracks whether the bits so far agreed with the match byte: it is
+// 0x100 while they do and 0 after the first difference, which switches to
+// the plain literal probabilities.
 func (e *Encoder) matchedLiteralPrice(pos int, sym, mb uint32) uint32 {
 	probs := e.litProbs(pos)
+	sym |= 0x100
+	offs := uint32(0x100)
 	var price uint32
-	m := uint32(1)
-	i := 7
-	for ; i >= 0; i-- {
-		matchBit := (mb >> uint(i)) & 1
-		b := (sym >> uint(i)) & 1
-		price += priceBit(probs[(1+matchBit)<<8+m], b)
-		m = m<<1 | b
-		if matchBit != b {
-			i--
-			break
-		}
-	}
-	for ; i >= 0; i-- {
-		b := (sym >> uint(i)) & 1
-		price += priceBit(probs[m], b)
-		m = m<<1 | b
+	for sym < 0x10000 {
+		mb <<= 1
+		matchBit := mb & offs
+		price += priceBit(probs[(offs+matchBit+sym>>8)&(litSize-1)], (sym>>7)&1)
+		sym <<= 1
+		offs &= ^(mb ^ sym)
 	}
 	return price
 }

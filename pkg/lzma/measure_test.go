@@ -23,7 +23,7 @@ import (
 // blocks, each compressed on its own as mksquashfs -b 1M -Xdict-size 100%
 // does: this encoder, liblzma preset 6 (xz command) and ulikunitz/xz.
 //
-//	LZMA_CORPUS=/path/to/file-or-dir [LZMA_EVERY=n] [LZMA_NICE=n LZMA_DEPTH=n]
+//	LZMA_CORPUS=/path/to/file-or-dir [LZMA_EVERY=n] [LZMA_NICE=n LZMA_DEPTH=n LZMA_LC=n LZMA_LP=n LZMA_PB=n]
 //	[LZMA_NO_XZ=1 LZMA_NO_UK=1] go test ./pkg/lzma -run MeasureCorpus -v
 //
 // A directory is read as the concatenation of its regular files in path
@@ -53,7 +53,10 @@ func TestMeasureCorpus(t *testing.T) {
 	}
 
 	opts := Options{DictSize: block}
-	for name, field := range map[string]*int{"LZMA_NICE": &opts.NiceLen, "LZMA_DEPTH": &opts.Depth} {
+	for name, field := range map[string]*int{
+		"LZMA_NICE": &opts.NiceLen, "LZMA_DEPTH": &opts.Depth,
+		"LZMA_LC": &opts.LC, "LZMA_LP": &opts.LP, "LZMA_PB": &opts.PB,
+	} {
 		if s := os.Getenv(name); s != "" {
 			n, err := strconv.Atoi(s)
 			require.NoError(t, err, name)

@@ -68,7 +68,9 @@ func (rc *rangeEncoder) encodeBit(p *prob, bit uint32) {
 		rc.rng -= bound
 		*p -= *p >> numMoveBits
 	}
-	for rc.rng < topValue {
+	// One shift suffices: the range was at least 2^24 and a bit keeps at
+	// least 31/2048 of it.
+	if rc.rng < topValue {
 		rc.rng <<= 8
 		rc.shiftLow()
 	}
@@ -101,7 +103,7 @@ func (rc *rangeEncoder) flush() []byte {
 // for the probability of the coded bit being what the model predicts.
 const (
 	numBitPriceShiftBits = 4
-	numMoveReducingBits  = 4
+	numMoveReducingBits  = 2
 	infinityPrice        = 1 << 30
 )
 
@@ -115,11 +117,13 @@ func init() {
 	}
 }
 
-func price0(p prob) uint32 { return priceTable[p>>numMoveReducingBits] }
-func price1(p prob) uint32 { return priceTable[(bitModelTotal-p)>>numMoveReducingBits] }
+// The price of a one is that of a zero with probability 2048-p; the
+// branch-free form negates p when bit is 1: (p XOR -1) + 1 = -p.
+func price0(p prob) uint32 { return priceTable[(p>>numMoveReducingBits)&511] }
+func price1(p prob) uint32 {
+	return priceTable[((bitModelTotal-p)>>numMoveReducingBits)&511]
+}
 func priceBit(p prob, bit uint32) uint32 {
-	if bit == 0 {
-		return price0(p)
-	}
-	return price1(p)
+	q := (uint32(p) ^ -bit) + bit + (-bit & bitModelTotal)
+	return priceTable[(q>>numMoveReducingBits)&511]
 }
