@@ -35,10 +35,13 @@ func TestGolden(t *testing.T) {
 		t.Skip("golden hashes pin mkportable's bytes, not mksquashfs's")
 	}
 	f := tree(t, "small", treegen.Small(1))
+	ref := reference(t, f.dir, packOpts{BlockSize: "4K"})
 	got := map[string]string{}
 	for _, comp := range compressors {
 		img := pack(t, f.dir, packOpts{Comp: comp, BlockSize: "4K"})
 		got[comp] = fileSHA256(t, img)
+		// A pinned hash is only worth having for a correct image.
+		checkSqfsdiff(t, img, ref)
 	}
 	if *update {
 		var b strings.Builder
