@@ -187,3 +187,19 @@ func TestPlanStorePathKinds(t *testing.T) {
 	}
 	assert.Equal(t, 2, found)
 }
+
+// The tree refuses collisions Validate would report first (a backstop).
+func TestTreeCollisions(t *testing.T) {
+	tr := &tree{entries: map[string]*Entry{}}
+	tr.add(Entry{Path: "usr/bin/x", Kind: KindSymlink, Target: "/a"})
+	tr.add(Entry{Path: "usr/bin", Kind: KindSymlink, Target: "/b"}) // a dir already
+	tr.add(Entry{Path: "usr/bin/x/y", Kind: KindFile})              // below a symlink
+	tr.add(Entry{Path: "usr/bin/x", Kind: KindFile})                // same path
+	require.Len(t, tr.errs, 3)
+	for _, e := range tr.errs {
+		assert.ErrorIs(t, e, errCollision)
+	}
+	assert.Contains(t, tr.errs[0].Error(), "/usr/bin (dir and symlink)")
+	assert.Contains(t, tr.errs[1].Error(), "/usr/bin/x is a symlink but must be a directory")
+	assert.Contains(t, tr.errs[2].Error(), "/usr/bin/x (symlink and file)")
+}
