@@ -54,8 +54,9 @@ func (o BuildOptions) logf(format string, args ...any) {
 }
 
 // Run is the whole build: validate the spec and resolve its closure (every
-// problem at once), verify NAR hashes when asked, plan the tree and write
-// outDir/<pname>_<version>.raw. Nothing is written unless all checks pass.
+// problem at once, before any output exists), plan the tree and write
+// outDir/<pname>_<version>.raw, verifying NAR hashes on the way when asked.
+// The image appears (by rename) only when everything passed.
 func Run(s *Spec, outDir string, opts BuildOptions) (*Summary, error) {
 	start := time.Now()
 	set, err := Prepare(s, opts.Options)
