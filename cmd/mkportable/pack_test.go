@@ -214,24 +214,25 @@ func TestPackFailuresLeaveNothing(t *testing.T) {
 		name  string
 		setup func(t *testing.T) (src, outDir string, fault string)
 		args  []string
+		cause string // the system's reason, in the message too
 	}{
 		{"missing source", func(t *testing.T) (string, string, string) {
 			src := filepath.Join(t.TempDir(), "absent")
 			return src, t.TempDir(), src
-		}, nil},
+		}, nil, "no such file or directory"},
 		{"source is a file", func(t *testing.T) (string, string, string) {
 			f := filepath.Join(t.TempDir(), "file")
 			require.NoError(t, os.WriteFile(f, nil, 0o644))
 			return f, t.TempDir(), f
-		}, nil},
+		}, nil, "not a directory"},
 		{"output inside source", func(t *testing.T) (string, string, string) {
 			src := newSrc(t)
 			return src, filepath.Join(src, "sub"), src
-		}, nil},
+		}, nil, "inside the source directory"},
 		{"output directory missing", func(t *testing.T) (string, string, string) {
 			d := filepath.Join(t.TempDir(), "nope")
 			return newSrc(t), d, d
-		}, nil},
+		}, nil, "no such file or directory"},
 		{"unreadable file", func(t *testing.T) (string, string, string) {
 			// Root reads any mode-000 file, so use a file the kernel
 			// refuses to open for reading even to root: a write-only
@@ -240,14 +241,14 @@ func TestPackFailuresLeaveNothing(t *testing.T) {
 			bad := filepath.Join(src, "sub", "unreadable")
 			bindMount(t, "/sys/bus/cpu/uevent", bad)
 			return src, t.TempDir(), "sub/unreadable"
-		}, nil},
+		}, nil, "permission denied"},
 		{"file changed size while read", func(t *testing.T) (string, string, string) {
 			// sysfs attributes stat as 4096 bytes but read as a few.
 			src := newSrc(t)
 			bad := filepath.Join(src, "sub", "shrinks")
 			bindMount(t, "/sys/kernel/uevent_seqnum", bad)
 			return src, t.TempDir(), "sub/shrinks"
-		}, nil},
+		}, nil, "changed size"},
 		{"disk full", func(t *testing.T) (string, string, string) {
 			testutil.RequireRoot(t)
 			src := newSrc(t)
@@ -260,7 +261,7 @@ func TestPackFailuresLeaveNothing(t *testing.T) {
 			require.NoError(t, err, "mount tmpfs: %s", out)
 			t.Cleanup(func() { _ = exec.Command("umount", small).Run() })
 			return src, small, filepath.Join(small, "img.raw")
-		}, []string{"--comp", "none"}},
+		}, []string{"--comp", "none"}, "no space left on device"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src, outDir, fault := tc.setup(t)
@@ -273,6 +274,7 @@ func TestPackFailuresLeaveNothing(t *testing.T) {
 			code := run(append(append([]string{"pack"}, tc.args...), src, out), &stdout, &stderr)
 			assert.Equal(t, 1, code, "exit status; stderr: %s", stderr.String())
 			assert.Contains(t, stderr.String(), fault, "the message names the path at fault")
+			assert.Contains(t, stderr.String(), tc.cause)
 			assert.Empty(t, stdout.String())
 			if _, err := os.Stat(outDir); err == nil {
 				assert.Equal(t, before, listDir(t, outDir), "no image and no temporary left behind")
