@@ -460,3 +460,88 @@ func TestBuildSystemdDissect(t *testing.T) {
 	assert.Contains(t, text, "PORTABLE_PRETTY_NAME=Demo \"portable\" service: $HOME `id` \\ done")
 	assert.Contains(t, text, "✓ portable service")
 }
+
+// TestBuildMatchesMksquashfs builds the tree nixpkgs' portableService would
+// stage (scaffold, os-release, unit copies, symlinks, a copy of the store
+// with the store's modes) with plain file operations, packs it with
+// mksquashfs -all-root as nixpkgs does, and has sqfsdiff (squashfs-tools-ng)
+// compare that image with ours: same entries, types, targets, contents,
+// owners and permissions.
+func TestBuildMatchesMksquashfs(t *testing.T) {
+	mksquashfs := testutil.RequireTool(t, "mksquashfs")
+	sqfsdiff := testutil.RequireTool(t, "sqfsdiff")
+	_, out := buildReal(t, BuildOptions{})
+
+	stage := filepath.Join(t.TempDir(), "root")
+	for _, d := range []string{"proc", "sys", "dev", "run", "tmp", "var/tmp", "var/lib", "var/cache", "var/log", "etc/systemd/system", "srv/www", "usr/bin", "nix/var/nix/profiles"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(stage, d), 0o755))
+	}
+	for _, f := range []string{"etc/resolv.conf", "etc/machine-id"} {
+		require.NoError(t, os.WriteFile(filepath.Join(stage, f), nil, 0o644))
+	}
+	golden, err := os.ReadFile("testdata/osrelease/demo.golden")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(stage, "etc/os-release"), golden, 0o644))
+	for name, sp := range map[string]string{"demo.service": realService, "demo-web.socket": realSocket} {
+		data, err := os.ReadFile(filepath.Join("testdata/store", sp))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(stage, "etc/systemd/system", name), data, 0o644))
+	}
+	for link, target := range map[string]string{
+		"srv/www/index.html":        realWWW + "/index.html",
+		"usr/bin/demo-hello":        realTools + "/bin/demo-hello",
+		"nix/var/nix/profiles/demo": realTools,
+	} {
+		require.NoError(t, os.Symlink(target, filepath.Join(stage, link)))
+	}
+	// The store copy with the modes a Nix store has (0444/0555, dirs 0555),
+	// directories made read-only last so their contents can be written.
+	storeCopy := copyStore(t, "testdata/store")
+	var dirs []string
+	require.NoError(t, filepath.WalkDir(filepath.Join(storeCopy, "nix/store"), func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		rel, _ := filepath.Rel(storeCopy, p)
+		dst := filepath.Join(stage, rel)
+		fi, err := os.Lstat(p)
+		require.NoError(t, err)
+		switch {
+		case fi.IsDir():
+			dirs = append(dirs, dst)
+			return os.MkdirAll(dst, 0o755)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			require.NoError(t, err)
+			return os.Symlink(target, dst)
+		}
+		data, err := os.ReadFile(p)
+		require.NoError(t, err)
+		mode := fs.FileMode(0o444)
+		if fi.Mode()&0o100 != 0 {
+			mode = 0o555
+		}
+		if err := os.WriteFile(dst, data, 0o600); err != nil {
+			return err
+		}
+		return os.Chmod(dst, mode)
+	}))
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if filepath.Base(dirs[i]) != "store" {
+			require.NoError(t, os.Chmod(dirs[i], 0o555))
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range dirs {
+			_ = os.Chmod(d, 0o755) // let t.TempDir remove it
+		}
+	})
+
+	ref := filepath.Join(t.TempDir(), "ref.raw")
+	cmd := exec.Command(mksquashfs, stage, ref, "-quiet", "-noappend", "-all-root", "-root-mode", "755",
+		"-b", "1M", "-comp", "xz", "-Xdict-size", "100%")
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0")
+	msg, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", msg)
+
+	msg, err = exec.Command(sqfsdiff, "-a", ref, "-b", filepath.Join(out, "demo_1.0.raw")).CombinedOutput()
+	assert.NoError(t, err, "sqfsdiff reports differences:\n%s", msg)
+}
