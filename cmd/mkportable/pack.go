@@ -99,6 +99,10 @@ func parsePackArgs(args []string, stderr io.Writer) (*packConfig, error) {
 	return c, nil
 }
 
+// progressInterval is how often the progress line is redrawn (a variable
+// so a test can see it drawn while packing a small tree).
+var progressInterval = 250 * time.Millisecond
+
 // runPack implements `mkportable pack`.
 func runPack(args []string, stdout, stderr io.Writer) error {
 	c, err := parsePackArgs(args, stderr)
@@ -147,7 +151,7 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 		s := w.Stats()
 		return progressStats{Entries: s.Entries, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
 	}
-	prog := startProgress(stderr, !c.quiet && isTerminal(stderr), 250*time.Millisecond, stats)
+	prog := startProgress(stderr, !c.quiet && isTerminal(stderr), progressInterval, stats)
 	err = w.AddFS(squashfs.DirFS(c.src), squashfs.AddOptions{NoHardlinks: c.noHardlinks})
 	if cerr := w.Close(); err == nil {
 		err = cerr

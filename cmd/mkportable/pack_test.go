@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/mkportable/mkportable/internal/testutil"
 	"github.com/mkportable/mkportable/pkg/squashfs"
@@ -282,5 +284,62 @@ func TestPackFailuresLeaveNothing(t *testing.T) {
 			_, err := os.Lstat(out)
 			assert.True(t, errors.Is(err, fs.ErrNotExist), "no %s after failure", out)
 		})
+	}
+}
+
+// openPTY returns the controller and the terminal side of a new
+// pseudo-terminal (ptmx(4)), so a test can hand runPack a real terminal.
+func openPTY(t *testing.T) (ptm, pts *os.File) {
+	t.Helper()
+	ptm, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		testutil.Unavailable(t, "needs /dev/ptmx: "+err.Error())
+	}
+	t.Cleanup(func() { ptm.Close() })
+	require.NoError(t, unix.IoctlSetPointerInt(int(ptm.Fd()), unix.TIOCSPTLCK, 0), "unlockpt")
+	n, err := unix.IoctlGetInt(int(ptm.Fd()), unix.TIOCGPTN)
+	require.NoError(t, err, "ptsname")
+	pts, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { pts.Close() })
+	return ptm, pts
+}
+
+// TestPackProgressOnTerminal: with a terminal as stderr the progress line
+// is drawn there (and cleared), the summary still goes to stdout; --quiet
+// draws nothing even on a terminal.
+func TestPackProgressOnTerminal(t *testing.T) {
+	old := progressInterval
+	progressInterval = time.Millisecond
+	t.Cleanup(func() { progressInterval = old })
+
+	src := filepath.Join(t.TempDir(), "src")
+	_, err := treegen.Generate(src, treegen.Small(9))
+	require.NoError(t, err)
+	for _, quiet := range []bool{false, true} {
+		ptm, pts := openPTY(t)
+		var got bytes.Buffer
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _ = io.Copy(&got, ptm) // ends with EIO when pts closes
+		}()
+		args := []string{"--comp", "xz", "-b", "4K", src, filepath.Join(t.TempDir(), "img.raw")}
+		if quiet {
+			args = append([]string{"--quiet"}, args...)
+		}
+		var stdout bytes.Buffer
+		require.NoError(t, runPack(args, &stdout, pts))
+		require.NoError(t, pts.Close())
+		<-done
+		if quiet {
+			assert.Empty(t, got.String(), "--quiet draws no progress")
+			assert.Empty(t, stdout.String())
+			continue
+		}
+		assert.Contains(t, got.String(), " entries, ", "progress drawn on the terminal")
+		assert.True(t, strings.HasSuffix(got.String(), "\r\033[K"), "progress line cleared at the end: %q", got.String())
+		assert.Contains(t, stdout.String(), " bytes out", "summary on stdout")
+		assert.NotContains(t, stdout.String(), "\r", "no progress on stdout")
 	}
 }
