@@ -147,6 +147,12 @@ func (r *Reader) entryInode(e *rdEntry) (*rdInode, error) {
 	if rdBasicType(in.Type) != e.typ {
 		return nil, fmt.Errorf("%w: entry %q has type %d, its inode type %d", ErrCorrupt, e.name, e.typ, in.Type)
 	}
+	// The kernel takes a file's inode number from the directory entry
+	// (fs/squashfs/namei.c squashfs_lookup, dir.c squashfs_readdir), so an
+	// entry that disagrees with its inode breaks hard-link identity.
+	if e.inode != in.Inode {
+		return nil, fmt.Errorf("%w: entry %q has inode number %d, its inode %d", ErrCorrupt, e.name, e.inode, in.Inode)
+	}
 	return in, nil
 }
 

@@ -125,6 +125,9 @@ func (f *rdFile) block(idx int) ([]byte, error) {
 	}
 	in := f.fi.in
 	want := f.blockLen(idx)
+	// Decoding reuses curData's memory: forget which block it held, so a
+	// failed decode cannot leave stale bytes labelled as a good block.
+	f.curIdx = -1
 	var data []byte
 	if idx < len(in.Blocks) {
 		pos, err := f.blockPos(idx)
@@ -196,7 +199,9 @@ func (r *Reader) dataBlock(pos int64, w uint32, dst []byte, scratch *[]byte) ([]
 	if w&dataBlockUncompressed != 0 {
 		dst = dst[:0]
 		if cap(dst) < n {
-			dst = make([]byte, 0, r.sb.BlockSize)
+			// One spare byte: decoders that detect overflow by reading
+			// one byte past the limit can then reuse this buffer.
+			dst = make([]byte, 0, r.sb.BlockSize+1)
 		}
 		dst = dst[:n]
 		if err := r.readAt(dst, pos); err != nil {
