@@ -124,6 +124,16 @@ func NewEncoder(opts Options) (*Encoder, error) {
 	return e, nil
 }
 
+// DictSizeFor returns the dictionary size EncodeLZMA2 uses for an input of
+// n bytes: Options.DictSize when set, else n capped at 8 MiB (at least
+// 4 KiB). A container must declare at least this size.
+func (e *Encoder) DictSizeFor(n int) int {
+	if e.fixedDict || n >= e.dictSize {
+		return e.dictSize
+	}
+	return max(n, minDictSize)
+}
+
 // Props returns the LZMA2 properties byte (lc, lp, pb) the chunks carry.
 func (e *Encoder) Props() byte {
 	return byte((e.pb*5+e.lp)*9 + e.lc)
@@ -171,10 +181,7 @@ func (e *Encoder) updatePrices() {
 // is independent; the properties byte is Props().
 func (e *Encoder) EncodeLZMA2(dst, src []byte) ([]byte, error) {
 	out := dst[:0]
-	dictSize := e.dictSize
-	if !e.fixedDict && len(src) < dictSize {
-		dictSize = max(len(src), minDictSize)
-	}
+	dictSize := e.DictSizeFor(len(src))
 	e.src = src
 	e.mf.reset(src, dictSize)
 	e.opt.reset()

@@ -1,5 +1,7 @@
 package lzma
 
+import "encoding/binary"
+
 // Near-optimal parsing: from the current position, every way to reach the
 // following positions (literal, short rep, rep0-3 matches of every length,
 // normal matches of every length, and the combinations rep/match + literal
@@ -29,6 +31,15 @@ type optNode struct {
 
 	state uint32
 	reps  [numReps]uint32
+}
+
+// set records a plain step (literal, short rep, rep or match) into the
+// node; the state and reps are filled in when the parser reaches it.
+func (n *optNode) set(price uint32, posPrev, backPrev int32) {
+	n.price = price
+	n.posPrev = posPrev
+	n.backPrev = backPrev
+	n.prev1IsChar = false
 }
 
 // optimizer holds the parser's state between symbols.
@@ -121,7 +132,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			continue
 		}
 		b := pos - d
-		if src[pos] != src[b] || src[pos+1] != src[b+1] {
+		if binary.LittleEndian.Uint16(src[pos:]) != binary.LittleEndian.Uint16(src[b:]) {
 			continue
 		}
 		l := extend(src, pos, b, 2, numAvail)
@@ -196,7 +207,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		for l := rl; l >= 2; l-- {
 			p := price + lp[l-matchLenMin]
 			if p < opt[l].price {
-				opt[l] = optNode{price: p, posPrev: 0, backPrev: int32(i)}
+				opt[l].set(p, 0, int32(i))
 			}
 		}
 	}
@@ -214,7 +225,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			dist := ms[offs].dist
 			p := normalMatchPrice + e.distLenPrice(dist, uint32(l), posState)
 			if p < opt[l].price {
-				opt[l] = optNode{price: p, posPrev: 0, backPrev: int32(dist) + numReps}
+				opt[l].set(p, 0, int32(dist) + numReps)
 			}
 			if uint32(l) == ms[offs].len {
 				offs++
@@ -313,7 +324,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		next := &opt[cur+1]
 		nextIsChar := false
 		if cur1Price < next.price {
-			*next = optNode{price: cur1Price, posPrev: int32(cur), backPrev: -1}
+			next.set(cur1Price, int32(cur), -1)
 			nextIsChar = true
 		}
 		matchPrice := curPrice + price1(e.isMatch[mi])
@@ -321,7 +332,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		if matchByte == curByte && !(int(next.posPrev) < cur && next.backPrev == 0) {
 			p := repMatchPrice + e.repLen1Price(st, ps)
 			if p <= next.price {
-				*next = optNode{price: p, posPrev: int32(cur), backPrev: 0}
+				next.set(p, int32(cur), 0)
 				nextIsChar = true
 			}
 		}
@@ -353,9 +364,10 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		}
 
 		startLen := 2
+		head2 := binary.LittleEndian.Uint16(src[position:])
 		for ri := 0; ri < numReps; ri++ {
 			b := position - int(reps[ri]) - 1
-			if src[position] != src[b] || src[position+1] != src[b+1] {
+			if binary.LittleEndian.Uint16(src[b:]) != head2 {
 				continue
 			}
 			rl := extend(src, position, b, 2, numAvail)
@@ -368,7 +380,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			for l := rl; l >= 2; l-- {
 				p := price + lp[l-matchLenMin]
 				if nd := &opt[cur+l]; p < nd.price {
-					*nd = optNode{price: p, posPrev: int32(cur), backPrev: int32(ri)}
+					nd.set(p, int32(cur), int32(ri))
 				}
 			}
 			if ri == 0 {
@@ -425,7 +437,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		for l := startLen; ; l++ {
 			p := normalMatchPrice + e.distLenPrice(dist, uint32(l), ps)
 			if nd := &opt[cur+l]; p < nd.price {
-				*nd = optNode{price: p, posPrev: int32(cur), backPrev: int32(dist) + numReps}
+				nd.set(p, int32(cur), int32(dist) + numReps)
 			}
 			if uint32(l) != ms[offs].len {
 				continue
