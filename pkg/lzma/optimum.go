@@ -225,7 +225,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			dist := ms[offs].dist
 			p := normalMatchPrice + e.distLenPrice(dist, uint32(l), posState)
 			if p < opt[l].price {
-				opt[l].set(p, 0, int32(dist) + numReps)
+				opt[l].set(p, 0, int32(dist)+numReps)
 			}
 			if uint32(l) == ms[offs].len {
 				offs++
@@ -437,7 +437,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		for l := startLen; ; l++ {
 			p := normalMatchPrice + e.distLenPrice(dist, uint32(l), ps)
 			if nd := &opt[cur+l]; p < nd.price {
-				nd.set(p, int32(cur), int32(dist) + numReps)
+				nd.set(p, int32(cur), int32(dist)+numReps)
 			}
 			if uint32(l) != ms[offs].len {
 				continue
