@@ -213,6 +213,25 @@ func tree(t *testing.T, name string, opts treegen.Options) *fixture {
 	return f
 }
 
+// customTree is a fixture written by fill instead of treegen (made once per
+// process under name).
+func customTree(t *testing.T, name string, fill func(dir string)) *fixture {
+	t.Helper()
+	fixturesMu.Lock()
+	defer fixturesMu.Unlock()
+	if f, ok := fixtures[name]; ok {
+		return f
+	}
+	dir := filepath.Join(binDir, "tree-"+name)
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	fill(dir)
+	snap, err := treegen.Snapshot(dir)
+	require.NoError(t, err)
+	f := &fixture{dir: dir, snap: snap}
+	fixtures[name] = f
+	return f
+}
+
 // expected is what a reader must report for an image of src packed with o:
 // root ownership, o's one mtime everywhere, the root directory's mode,
 // directory link counts 2 + subdirectories, and non-directory link counts
