@@ -40,6 +40,7 @@ type BuildOptions struct {
 type Summary struct {
 	Image      string // the image file written
 	StorePaths int
+	Files      int64 // regular files written
 	Entries    int64 // inodes written (files, directories, symlinks)
 	BytesIn    int64 // file data read
 	BytesOut   int64 // image size
@@ -80,8 +81,8 @@ func Run(s *Spec, outDir string, opts BuildOptions) (*Summary, error) {
 	if sum.BytesIn > 0 {
 		ratio = 100 * float64(sum.BytesOut) / float64(sum.BytesIn)
 	}
-	opts.logf("wrote %s: %d store paths, %d entries, %s in, %s out (%.1f%%), %.2f s",
-		sum.Image, sum.StorePaths, sum.Entries, human(sum.BytesIn), human(sum.BytesOut), ratio, sum.Duration.Seconds())
+	opts.logf("wrote %s: %d store paths, %d files (%d entries), %s in, %s out (%.1f%%), %.2f s",
+		sum.Image, sum.StorePaths, sum.Files, sum.Entries, human(sum.BytesIn), human(sum.BytesOut), ratio, sum.Duration.Seconds())
 	return sum, nil
 }
 
@@ -160,7 +161,8 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 			return e, ok && e.NarHash != ""
 		}
 	}
-	verified, err := writeEntries(w, entries, verify)
+	var files int64
+	verified, err := writeEntries(w, entries, verify, &files)
 	if err == nil {
 		err = w.Close()
 	}
@@ -183,6 +185,7 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 		BytesIn:    st.BytesIn,
 		BytesOut:   size,
 		Verified:   verified,
+		Files:      files,
 	}, nil
 }
 
@@ -190,7 +193,8 @@ func Build(s *Spec, set *closure.Set, outDir string, opts BuildOptions) (*Summar
 // When verify gives a recorded NAR hash for a store path, the path's NAR
 // serialisation is computed from the same reads and checked right after the
 // path is added; it returns how many paths were checked.
-func writeEntries(w *squashfs.Writer, entries []Entry, verify func(string) (closure.Entry, bool)) (int, error) {
+// files counts the regular files written.
+func writeEntries(w *squashfs.Writer, entries []Entry, verify func(string) (closure.Entry, bool), files *int64) (int, error) {
 	verified := 0
 	for i := range entries {
 		e := &entries[i]
@@ -212,12 +216,13 @@ func writeEntries(w *squashfs.Writer, entries []Entry, verify func(string) (clos
 			}
 		case KindFile:
 			err = writeFile(w, e, ns)
+			*files++
 		case KindTree:
 			// AddFS makes every entry root-owned (mksquashfs -all-root);
 			// storeFS gives the canonical store modes and feeds ns.
 			// Hard links are stored as separate files: store optimisation
 			// (nix-store --optimise) must not change the image.
-			err = w.AddFS(storeFS{FS: squashfs.DirFS(e.Source), nar: ns}, squashfs.AddOptions{Prefix: e.Path, NoHardlinks: true})
+			err = w.AddFS(storeFS{FS: squashfs.DirFS(e.Source), nar: ns, files: files}, squashfs.AddOptions{Prefix: e.Path, NoHardlinks: true})
 			if err != nil {
 				err = fmt.Errorf("adding %s: %w", e.Source, err)
 			}

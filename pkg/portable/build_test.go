@@ -88,6 +88,10 @@ func TestBuildRealAttrs(t *testing.T) {
 	assert.Equal(t, fi.Size(), sum.BytesOut)
 	assert.Zero(t, fi.Size()%4096, "padded for loop devices")
 	assert.Equal(t, 4, sum.StorePaths)
+	// 6 regular files in the store copy (the 2 unit store paths,
+	// demo-hello, README, index.html, logo.gif), plus os-release,
+	// machine-id, resolv.conf and the 2 unit copies.
+	assert.EqualValues(t, 11, sum.Files)
 
 	for _, phase := range []string{"closure: 4 store paths", "verify: NAR hashes of 4 store paths match", "plan: ", "write: ", "wrote " + img} {
 		assert.Contains(t, log.String(), phase)

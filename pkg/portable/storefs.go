@@ -37,6 +37,9 @@ func storeMode(m fs.FileMode) fs.FileMode {
 type storeFS struct {
 	fs.FS
 	nar *closure.NarStream
+	// files, when set, counts the regular files opened (AddFS opens each
+	// file it adds once).
+	files *int64
 }
 
 type readDirLinkFS interface {
@@ -84,6 +87,9 @@ func (s storeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 
 func (s storeFS) Open(name string) (fs.File, error) {
 	f, err := s.FS.Open(name)
+	if err == nil && s.files != nil {
+		*s.files++
+	}
 	if err != nil || s.nar == nil {
 		return f, err
 	}
