@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mkportable/mkportable/pkg/lzma"
 	"github.com/mkportable/mkportable/pkg/xz"
 )
 
@@ -46,6 +47,14 @@ type xzCompressor struct {
 	// the default; "-Xbcj none" turns it off, an explicit filter list
 	// replaces it. See "Why x86 BCJ is on by default" below.
 	auto bool
+	// normal selects pkg/lzma's near-optimal LZMA2 encoder (-Xmode
+	// normal, like xz's --lzma2=mode=normal) instead of the faster
+	// greedy encoder of github.com/ulikunitz/xz (-Xmode fast, the
+	// default). Its encoders are reusable but not concurrency-safe, so
+	// they are pooled: a new one per block would allocate and zero the
+	// match finder's tables (megabytes) every time.
+	normal   bool
+	encoders *sync.Pool
 }
 
 // Why x86 BCJ is on by default, unlike in mksquashfs:
@@ -151,7 +160,7 @@ func init() {
 
 // parseXZ reads the -X options mksquashfs's xz compressor takes.
 func parseXZ(args []string, blockSize int) (Compressor, error) {
-	c := &xzCompressor{blockSize: blockSize, dictSize: blockSize, auto: true}
+	c := &xzCompressor{blockSize: blockSize, dictSize: blockSize, auto: true, encoders: new(sync.Pool)}
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
 		case "-Xdict-size":
@@ -164,6 +173,19 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 				return nil, err
 			}
 			c.dictSize = d
+		case "-Xmode":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("%w: xz -Xmode needs fast or normal", ErrBadOption)
+			}
+			i++
+			switch args[i] {
+			case "fast":
+				c.normal = false
+			case "normal":
+				c.normal = true
+			default:
+				return nil, fmt.Errorf("%w: xz -Xmode %q (want fast or normal)", ErrBadOption, args[i])
+			}
 		case "-Xbcj":
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("%w: xz -Xbcj needs a filter list", ErrBadOption)
@@ -248,7 +270,7 @@ func xzDictEncodable(size int) bool {
 // which filters the writer tried - every block names its own filters in its
 // xz block header - so they are kept but not needed to decode.
 func xzFromOptions(record []byte, blockSize int) (Compressor, error) {
-	c := &xzCompressor{blockSize: blockSize, dictSize: blockSize}
+	c := &xzCompressor{blockSize: blockSize, dictSize: blockSize, encoders: new(sync.Pool)}
 	if record == nil {
 		return c, nil
 	}
@@ -322,6 +344,14 @@ var xzScratch sync.Pool
 func (c *xzCompressor) Compress(dst, src []byte) ([]byte, error) {
 	d := c.blockDict(len(src))
 	opts := xz.EncodeOptions{DictSize: d, LZMA2: xz.LibLZMA2{DictCap: d}}
+	if c.normal {
+		enc, err := c.normalEncoder()
+		if err != nil {
+			return nil, err
+		}
+		defer c.encoders.Put(enc)
+		opts.LZMA2 = enc
+	}
 	if c.auto && len(c.bcj) == 0 {
 		opts.BCJ = xz.Guess(src, xz.X86)
 	}
@@ -349,6 +379,21 @@ func (c *xzCompressor) Compress(dst, src []byte) ([]byte, error) {
 		}
 	}
 	return best, nil
+}
+
+// normalEncoder takes a pkg/lzma encoder from the pool. Every encoder is
+// made for the configured dictionary; for a smaller input it never looks
+// further back than the input's start, so the block header's smaller
+// blockDict(len(src)) still covers every distance it uses.
+func (c *xzCompressor) normalEncoder() (*lzma.Encoder, error) {
+	if e, ok := c.encoders.Get().(*lzma.Encoder); ok {
+		return e, nil
+	}
+	e, err := lzma.NewEncoder(lzma.Options{DictSize: c.dictSize})
+	if err != nil {
+		return nil, fmt.Errorf("compress: xz -Xmode normal: %w", err)
+	}
+	return e, nil
 }
 
 // Decompress decodes one xz stream with any filter chain of [BCJ] + LZMA2

@@ -194,3 +194,14 @@ func TestXZKernelAutoBCJ(t *testing.T) {
 	assert.False(t, bytes.Contains(raw, xzBlockHeaderWith(xz.X86)), "-Xbcj none writes plain LZMA2")
 	xzKernelCheck(t, none, files)
 }
+
+// TestXZKernelModeNormal reads an image written with pkg/lzma's encoder
+// (-Xmode normal) and x86 BCJ back through the kernel and unsquashfs.
+func TestXZKernelModeNormal(t *testing.T) {
+	dir, files := xzKernelTree(t, []xz.Filter{xz.X86}, false)
+	img := xzKernelPack(t, dir, "xz -Xdict-size 100% -Xmode normal")
+	raw, err := os.ReadFile(img)
+	require.NoError(t, err)
+	assert.True(t, bytes.Contains(raw, xzBlockHeaderWith(xz.X86)))
+	xzKernelCheck(t, img, files)
+}

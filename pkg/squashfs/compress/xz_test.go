@@ -561,3 +561,73 @@ func TestXZAutoBCJ(t *testing.T) {
 	c := xzTestNew(t, xzTestMiB, "-Xbcj", "x86", "-Xbcj", "none")
 	assert.Nil(t, c.Options(), "the last -Xbcj wins")
 }
+
+func TestXZModeNormal(t *testing.T) {
+	fast := xzTestNew(t, 128<<10, "-Xbcj", "none")
+	normal := xzTestNew(t, 128<<10, "-Xmode", "normal", "-Xbcj", "none")
+	assert.Nil(t, normal.Options(), "the mode is not recorded: decoders need not know it")
+	in := xzTestData(128<<10, 11)
+	f, err := fast.Compress(nil, in)
+	require.NoError(t, err)
+	n, err := normal.Compress(nil, in)
+	require.NoError(t, err)
+	assert.Less(t, len(n), len(f), "the near-optimal encoder beats the greedy one")
+	check, dict := xzTestStreamInfo(t, n)
+	assert.Equal(t, byte(0x01), check)
+	assert.LessOrEqual(t, dict, int64(128<<10))
+	out, err := normal.Decompress(nil, n, len(in))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(in, out))
+
+	// Small inputs state a small dictionary; the pooled encoder (made
+	// for 128 KiB) must stay within it. liblzma checks the distances.
+	xzCmd := testutil.RequireTool(t, "xz")
+	dir := t.TempDir()
+	for i, size := range []int{100, 5000, 8192, 40000} {
+		small := xzTestData(size, int64(20+i))
+		enc, err := normal.Compress(nil, small)
+		require.NoError(t, err)
+		_, d := xzTestStreamInfo(t, enc)
+		assert.Equal(t, int64(normal.blockDict(size)), d)
+		p := filepath.Join(dir, fmt.Sprintf("s%d.xz", i))
+		require.NoError(t, os.WriteFile(p, enc, 0o644))
+		got, err := exec.Command(xzCmd, "-d", "-c", "--single-stream", p).Output()
+		require.NoError(t, err, "xz -d of a %d-byte block", size)
+		assert.True(t, bytes.Equal(small, got))
+	}
+
+	// Pooled encoders under concurrency.
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 3; i++ {
+				in := xzTestData(60000+g*1000+i, int64(100+g*10+i))
+				c, err := normal.Compress(nil, in)
+				if err == nil {
+					var out []byte
+					out, err = normal.Decompress(nil, c, len(in))
+					if err == nil && !bytes.Equal(in, out) {
+						err = fmt.Errorf("goroutine %d block %d: mismatch", g, i)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+
+	_, err = parseXZ([]string{"-Xmode", "extreme"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption)
+	_, err = parseXZ([]string{"-Xmode"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption)
+}
