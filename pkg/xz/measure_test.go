@@ -41,7 +41,8 @@ import (
 // thread's for our encoders, the children's for the xz command).
 //
 //	XZ_MEASURE=/usr/lib/x86_64-linux-gnu:/usr/bin:/usr/local/go \
-//	XZ_MEASURE_MB=50 [XZ_MEASURE_EVERY=4] [XZ_MEASURE_NO_LIBLZMA=1] [XZ_MEASURE_ARM64=1] \
+//	XZ_MEASURE_MB=50 [XZ_MEASURE_EVERY=4] [XZ_MEASURE_NO_LIBLZMA=1] [XZ_MEASURE_NO_LZMA=1] \
+//	[XZ_MEASURE_ARM64=1] [XZ_MEASURE_CSV=blocks.csv] \
 //	go test ./pkg/xz -run MeasureBCJ -v -timeout 0
 //
 // Each root contributes up to XZ_MEASURE_MB MiB: its regular files in path
@@ -97,6 +98,9 @@ func TestMeasureBCJ(t *testing.T) {
 		{"ulikunitz", LibLZMA2{DictCap: block}},
 		{"pkg/lzma", lEnc},
 	}
+	if os.Getenv("XZ_MEASURE_NO_LZMA") != "" {
+		encoders[1].enc = nil // skip pkg/lzma (slow) when studying policies
+	}
 	res := make([][]result, len(encoders)+1) // last: liblzma
 	scores := make([]float64, len(blocks))
 	arm := make([]int, len(blocks))
@@ -112,6 +116,9 @@ func TestMeasureBCJ(t *testing.T) {
 		arm[i] = ARM64Returns(b)
 		scoreTime += time.Since(st)
 		for e, enc := range encoders {
+			if enc.enc == nil {
+				continue
+			}
 			var r result
 			for k, f := range filters {
 				st := threadCPU(t)
@@ -143,8 +150,33 @@ func TestMeasureBCJ(t *testing.T) {
 			res[len(encoders)] = append(res[len(encoders)], r)
 		}
 	}
-	names := []string{encoders[0].name, encoders[1].name, "liblzma-6"}
 
+	names := []string{encoders[0].name, encoders[1].name, "liblzma-6"}
+	if path := os.Getenv("XZ_MEASURE_CSV"); path != "" {
+		// One line per block for offline policy studies.
+		var csv strings.Builder
+		csv.WriteString("block,len,x86density,arm64rets")
+		for e, name := range names {
+			if len(res[e]) > 0 {
+				for _, f := range filters {
+					csv.WriteString("," + name + ":" + f.String())
+				}
+			}
+		}
+		csv.WriteString("\n")
+		for i, b := range blocks {
+			csv.WriteString(strconv.Itoa(i) + "," + strconv.Itoa(len(b)) + "," + strconv.FormatFloat(scores[i], 'f', 3, 64) + "," + strconv.Itoa(arm[i]))
+			for e := range names {
+				if len(res[e]) > 0 {
+					for k := range filters {
+						csv.WriteString("," + strconv.FormatInt(res[e][i].size[k], 10))
+					}
+				}
+			}
+			csv.WriteString("\n")
+		}
+		require.NoError(t, os.WriteFile(path, []byte(csv.String()), 0o644))
+	}
 	mb := float64(in) / 1e6
 	for i := range blocks {
 		if arm[i] > 0 {
@@ -154,17 +186,21 @@ func TestMeasureBCJ(t *testing.T) {
 	t.Logf("x86 score: %.1f ms for all blocks (%.0f MB/s)", scoreTime.Seconds()*1e3, mb/scoreTime.Seconds())
 	// Distribution of scores and who wins, for the pkg/lzma encoder.
 	var wins, code int
+	winner := 1
+	if len(res[1]) == 0 {
+		winner = 0
+	}
 	for i := range blocks {
-		if res[1][i].size[1] < res[1][i].size[0] {
+		if res[winner][i].size[1] < res[winner][i].size[0] {
 			wins++
 		}
 		if scores[i] >= 1 {
 			code++
 		}
 	}
-	t.Logf("blocks where x86 wins (pkg/lzma): %d of %d; blocks with x86 score >= 1/KiB: %d; blocks with ARM64 score >= 8: %d", wins, len(blocks), code, countAtLeast(arm, 8))
+	t.Logf("blocks where x86 wins (%s): %d of %d; blocks with x86 score >= 1/KiB: %d; blocks with ARM64 score >= 8: %d", names[winner], wins, len(blocks), code, countAtLeast(arm, 8))
 
-	thresholds := []float64{0.5, 1, 2, 4, 8}
+	thresholds := []float64{0.5, 1, 2, 4, 8, 16, 32}
 	for e, name := range names {
 		rs := res[e]
 		if len(rs) == 0 {
@@ -201,6 +237,23 @@ func TestMeasureBCJ(t *testing.T) {
 			line("try>="+strconv.FormatFloat(th, 'g', -1, 64), try, tryDur)
 			line("only>="+strconv.FormatFloat(th, 'g', -1, 64), only, onlyDur)
 		}
+		// hybrid: x86 alone where the score is >= 8, both tried where
+		// it is in [1, 8), plain below.
+		var hyb, hybDur int64
+		for i, r := range rs {
+			switch {
+			case scores[i] >= 8:
+				hyb += r.size[1]
+				hybDur += r.dur[1]
+			case scores[i] >= 1:
+				hyb += min(r.size[0], r.size[1])
+				hybDur += r.dur[0] + r.dur[1]
+			default:
+				hyb += r.size[0]
+				hybDur += r.dur[0]
+			}
+		}
+		line("hybrid1/8", hyb, hybDur)
 		if len(filters) < 3 {
 			continue
 		}
@@ -231,7 +284,7 @@ func TestMeasureBCJ(t *testing.T) {
 		line("auto+plain", autoTry, autoTryDur)
 		line("best3", best3, best3Dur)
 	}
-	if len(res[2]) > 0 {
+	if len(res[2]) > 0 && len(res[1]) > 0 {
 		var lib, libBoth, ours, oursBoth, oursAuto int64
 		for i := range blocks {
 			lib += res[2][i].size[0]
