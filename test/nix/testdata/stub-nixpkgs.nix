@@ -63,9 +63,18 @@ let
           type = "derivation";
           name = "${args.pname}-${args.version}";
           inherit system;
-          # src is kept for the test to look into (test/nix/flake_test.go);
-          # read-only evaluation (nix flake check) cannot.
-          inherit (args) pname version meta src;
+          # The arguments are kept for the tests to use (test/nix): they build
+          # src the way buildGoModule would.
+          inherit (args)
+            pname
+            version
+            meta
+            src
+            vendorHash
+            ldflags
+            subPackages
+            env
+            ;
           outPath = "${mkportable}";
         };
 
