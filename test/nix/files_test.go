@@ -66,3 +66,17 @@ func TestScriptsParse(t *testing.T) {
 		assert.NoError(t, err, "%s: %s", s, out)
 	}
 }
+
+// nix/build-demo.sh (the README's way to build the demo without nixpkgs)
+// builds the same image as the harness and prints its path.
+func TestBuildDemoScript(t *testing.T) {
+	e := nixtest.Setup(t)
+	testutil.RequireTool(t, "bash", "go")
+	cmd := exec.Command("bash", "nix/build-demo.sh")
+	cmd.Dir = e.Repo
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s", stderr.String())
+	assert.Equal(t, e.Demo(t, "")+"\n", string(out))
+}
