@@ -388,3 +388,33 @@ func TestUnknownArgumentRejected(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, log, "unexpected argument 'squash-comp'")
 }
+
+// Arguments in the other shapes nixpkgs callers use: a symlink object that
+// is a derivation (not a string), contents given as a path literal.
+func TestDerivationObjectAndPathContents(t *testing.T) {
+	e := nixtest.Setup(t)
+	out, log, err := e.Build(t, `let
+  obj = pkgsLite.runCommand "drv-object" { } "mkdir -p $out/share; echo from-a-derivation > $out/share/x";
+in portableService (demo // {
+  symlinks = demo.symlinks ++ [ { object = obj; symlink = "/opt/obj"; } ];
+  contents = [ ./test/nix/testdata/extra-root ];
+})`)
+	require.NoError(t, err, log)
+	r := openImage(t, filepath.Join(out, "demo_1.0.raw"))
+	data, err := r.ReadFile("opt/obj/share/x")
+	require.NoError(t, err)
+	assert.Equal(t, "from-a-derivation\n", string(data))
+
+	ents, err := r.ReadDir("nix/store")
+	require.NoError(t, err)
+	var extra []string
+	for _, de := range ents {
+		if strings.HasSuffix(de.Name(), "-extra-root") {
+			extra = append(extra, de.Name())
+		}
+	}
+	require.Len(t, extra, 1, "the contents path literal is in the store")
+	data, err = r.ReadFile("nix/store/" + extra[0] + "/hello.txt")
+	require.NoError(t, err)
+	assert.Equal(t, "hello from a store path only a symlink names\n", string(data))
+}
