@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -105,7 +106,14 @@ func (c brokenCase) planSystemd(p *plan, image string) {
 	}
 	p.step(k+".state", "systemctl", "show", "-p", "ActiveState", "-p", "Result",
 		"-p", "ExecMainCode", "-p", "ExecMainStatus", u)
-	p.step(k+".journal", "journal", k, u)
+	want := ""
+	switch {
+	case c.nsPath != "":
+		want = "Failed to set up mount namespacing"
+	case c.refused == "":
+		want = handMade{name: c.name, token: c.token()}.upLine()
+	}
+	p.step(k+".journal", "journal", k, u, want)
 	// Detach whatever got attached, so the next case starts clean; for a
 	// refused image this fails, which is fine.
 	p.step(k+".detach", "portablectl", "detach", "--now", image)
@@ -140,3 +148,24 @@ func (c brokenCase) checkSystemd(t *testing.T, r *run) {
 }
 
 func (c brokenCase) token() string { return "broken-" + c.name + "-page" }
+
+// checkInspect asserts that `mkportable inspect` finds exactly the defect
+// portabled tripped over, naming the same thing, and calls the image ok
+// exactly when systemd ran it.
+func (c brokenCase) checkInspect(t *testing.T, rep inspectReport) {
+	want := append([]string{}, c.inspectCodes...)
+	sort.Strings(want)
+	if len(want) == 0 {
+		assert.Empty(t, rep.codes(), "systemd runs this image\n%s", rep.raw)
+		assert.True(t, rep.OK, "%s", rep.raw)
+		assert.Equal(t, 0, rep.exitCode, "%s", rep.raw)
+		return
+	}
+	assert.Equal(t, want, rep.codes(), "%s", rep.raw)
+	assert.False(t, rep.OK, "%s", rep.raw)
+	assert.Equal(t, 1, rep.exitCode, "exit 1 when systemd would refuse or fail\n%s", rep.raw)
+	if c.nsPath != "" {
+		// The same path the journal names after unit-root.
+		assert.Contains(t, rep.message(want[0]), c.nsPath, "%s", rep.raw)
+	}
+}

@@ -49,6 +49,7 @@ ExecStart=/bin/sh ` + ctrCtl + `/plan.sh
 StandardOutput=journal+console
 StandardError=journal+console
 TimeoutStartSec=150
+ExecStopPost=/bin/sh -c 'journalctl --sync; journalctl -b --no-pager -o short-monotonic >` + ctrOut + `/journal.txt 2>&1'
 `
 
 // plan is the shell script the container runs: lib.sh's functions called
@@ -84,7 +85,7 @@ func (p *plan) call(cmd string, args ...string) {
 }
 
 func (p *plan) script() string {
-	return ". " + ctrCtl + "/lib.sh\nloopdevs\n" + strings.Join(p.lines, "\n") + "\nfinish\n"
+	return ". " + ctrCtl + "/lib.sh\ninit\nloopdevs\n" + strings.Join(p.lines, "\n") + "\nfinish\n"
 }
 
 func shellQuote(s string) string {
@@ -133,19 +134,7 @@ func (r *run) step(t *testing.T, name string) *stepResult {
 func boot(t *testing.T, rootfs, images string, p *plan) *run {
 	t.Helper()
 	// Kept after a failure, for a look at the whole journal and console.
-	work, err := os.MkdirTemp("", "mkportable-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("kept the container's results in %s (journal.txt, log, steps/, boot.log)", work)
-			return
-		}
-		if err := os.RemoveAll(work); err != nil {
-			t.Errorf("removing %s: %v", work, err)
-		}
-	})
+	work := keepOnFailure(t, "mkportable-e2e-")
 	ctl := filepath.Join(work, "ctl")
 	out := filepath.Join(work, "out")
 	for _, d := range []string{ctl, out} {
@@ -176,7 +165,11 @@ func boot(t *testing.T, rootfs, images string, p *plan) *run {
 		// The unit file itself; systemd.wants= below starts it. The
 		// overlay makes /etc writable, but the bind needs no writes at all.
 		"--bind-ro=" + filepath.Join(ctl, "e2e.service") + ":/etc/systemd/system/e2e.service",
-		"--console=passive",
+		// The console's output goes to our stdout (boot.log). Not
+		// "passive", which allocates a pty connected nowhere: once its
+		// buffer is full, PID 1 and journald (forwarding journal+console
+		// output) block writing to /dev/console and the container hangs.
+		"--console=read-only",
 		// Arguments after the directory go to PID 1, which in a container
 		// reads them as its kernel command line (systemd(1)).
 		"systemd.wants=e2e.service",

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -9,27 +10,35 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// service is an image whose units systemd should run: the main unit serves
-// page at url, and writes upLine to its journal.
+// service is an image whose units systemd should run: main serves page at
+// url and logs mainLog to its journal while doing so.
 type service struct {
-	key       string   // step-name prefix, unique per image
-	image     string   // path inside the container
-	units     []string // unit files the image ships for its name
-	main      string   // the unit that serves url
-	url       string
-	page      string            // expected in the fetched page
-	upLine    string            // expected in main's journal
-	osRelease map[string]string // expected in `portablectl inspect --cat`
+	key     string   // step-name prefix, unique per image
+	image   string   // path inside the container
+	units   []string // every unit file the image ships for its name
+	enabled []string // units with an [Install] section: must be active
+	oneshot []string // Type=oneshot units: ran to completion, Result=success
+	main    string   // the unit that serves url
+	url     string
+	page    string // expected in the fetched page
+	mainLog string // expected in main's journal once the page was fetched
+	// probe, if set, is a oneshot unit of the image started after the page
+	// answered; its journal must contain probeLog (the demo's health
+	// check fetches the page itself).
+	probe    string
+	probeLog string
+	// osRelease is what portabled must read from the image.
+	osRelease map[string]string
 }
 
-// planInspect: what portabled itself reads from the image.
+// planInspect: what portabled and systemd-dissect read from the image.
 func (s service) planInspect(p *plan) {
 	p.step(s.key+".inspect", "portablectl", "inspect", "--cat", s.image)
 	p.step(s.key+".dissect", "systemd-dissect", s.image)
 }
 
 func (s service) checkInspect(t *testing.T, r *run) {
-	t.Run("inspect", func(t *testing.T) {
+	t.Run("portablectl-inspect", func(t *testing.T) {
 		st := r.step(t, s.key+".inspect")
 		require.Equal(t, 0, st.RC, "%s", st)
 		// --cat prints os-release verbatim: KEY=VALUE with os-release(5)
@@ -42,41 +51,41 @@ func (s service) checkInspect(t *testing.T, r *run) {
 			assert.Contains(t, st.Stdout, u, "portabled lists unit %s\n%s", u, st)
 		}
 	})
-	t.Run("dissect", func(t *testing.T) {
+	t.Run("systemd-dissect", func(t *testing.T) {
 		st := r.step(t, s.key+".dissect")
 		require.Equal(t, 0, st.RC, "%s", st)
-		assert.Contains(t, st.Stdout, "squashfs", "%s", st)
-		// systemd-dissect marks what the image can be used as; for a
-		// portable service it needs os-release with PORTABLE_PREFIXES
-		// (dissect.c in systemd 252).
+		assert.Regexp(t, `(?m)^ro\s+root\s.*\ssquashfs\s`, st.Stdout, "one read-only squashfs root\n%s", st)
+		// dissect.c (252) marks an image "portable service" only when its
+		// os-release has PORTABLE_PREFIXES=.
 		assert.Contains(t, st.Stdout, "✓ portable service", "%s", st)
 	})
 }
 
+// denies reports whether profile takes the network from the service; see
+// checkNetworkDenied.
+func denies(profile string) bool { return profile == "strict" || profile == "nonetwork" }
+
 // planRun attaches the image with profile ("" = portablectl's default),
 // lets the units settle, fetches the page, reads the journal, detaches.
-// Both outcomes (runs, or is refused the network) record the same steps.
 func (s service) planRun(p *plan, profile string) {
 	k := s.runKey(profile)
 	attach := []string{"portablectl", "attach", "--now"}
 	if profile != "" {
 		attach = append(attach, "--profile="+profile)
 	}
-	// strict and nonetwork deny the service the network (see
-	// checkNetworkDenied): wait for its failure and try its page briefly.
-	// Otherwise wait for the page (the service is then really up) and
-	// only then read the units' states.
-	denied := profile == "strict" || profile == "nonetwork"
 	p.call("mark", k)
 	p.step(k+".attach", append(attach, s.image)...)
+	// Under a denying profile wait for main's failure and try the page
+	// briefly; otherwise wait for the page, which proves the service up,
+	// and only then read the units' states.
 	for _, u := range s.units {
-		if denied && u == s.main {
+		if denies(profile) && u == s.main {
 			p.call("settle", u, "failed")
 		} else {
 			p.call("settle", u)
 		}
 	}
-	if denied {
+	if denies(profile) {
 		p.step(k+".fetch", "fetch", s.url, "3")
 	} else {
 		p.step(k+".fetch", "fetch", s.url, "50")
@@ -84,11 +93,24 @@ func (s service) planRun(p *plan, profile string) {
 	for _, u := range s.units {
 		p.step(k+".state."+u, "systemctl", "show",
 			"-p", "LoadState", "-p", "ActiveState", "-p", "SubState", "-p", "Result",
-			"-p", "ExecMainCode", "-p", "ExecMainStatus", u)
+			"-p", "ExecMainCode", "-p", "ExecMainStatus", "-p", "NRestarts", u)
+	}
+	if s.probe != "" && !denies(profile) {
+		p.step(k+".probe", "systemctl", "start", s.probe)
 	}
 	p.step(k+".is-attached", "portablectl", "is-attached", s.image)
 	for _, u := range s.units {
-		p.step(k+".journal."+u, "journal", k, u)
+		// Wait for the line the check looks for (journald is asynchronous).
+		want := ""
+		switch {
+		case u == s.main && denies(profile):
+			want = "Address family not supported by protocol"
+		case u == s.main:
+			want = s.mainLog
+		case u == s.probe && !denies(profile):
+			want = s.probeLog
+		}
+		p.step(k+".journal."+u, "journal", k, u, want)
 	}
 	p.step(k+".detach", "portablectl", "detach", "--now", s.image)
 	p.step(k+".is-attached-after", "portablectl", "is-attached", s.image)
@@ -105,27 +127,39 @@ func (s service) runKey(profile string) string {
 }
 
 // checkRuns asserts the whole life of a service that works: attached with
-// the profile, every unit active, the page served, the journal written,
-// attached and running, then detached and gone.
+// the profile, every enabled unit active and every oneshot done, the page
+// served, the journal written, "running", then detached and gone.
 func (s service) checkRuns(t *testing.T, r *run, profile string) {
 	k := s.runKey(profile)
 	s.checkAttached(t, r, k, profile)
-	t.Run("units-active", func(t *testing.T) {
-		for _, u := range s.units {
-			st := r.step(t, k+".state."+u)
-			props := unitProps(st.Stdout)
-			assert.Equal(t, "active", props["ActiveState"], "%s is not active: %v\n%s\n%s",
-				u, props, st, r.journalOf(k, u))
-		}
-	})
 	t.Run("serves", func(t *testing.T) {
 		st := r.step(t, k+".fetch")
 		require.Equal(t, 0, st.RC, "%s\n%s", st, r.journalOf(k, s.main))
 		assert.Contains(t, st.Stdout, s.page, "%s", st)
 	})
+	t.Run("units", func(t *testing.T) {
+		for _, u := range s.enabled {
+			props := unitProps(r.step(t, k+".state."+u).Stdout)
+			assert.Equal(t, "active", props["ActiveState"], "%s is not active: %v\n%s", u, props, r.journalOf(k, u))
+		}
+		for _, u := range s.oneshot {
+			props := unitProps(r.step(t, k+".state."+u).Stdout)
+			assert.Equal(t, "success", props["Result"], "%s: %v\n%s", u, props, r.journalOf(k, u))
+			assert.Equal(t, "inactive", props["ActiveState"], "%s ran to completion: %v\n%s", u, props, r.journalOf(k, u))
+		}
+		props := unitProps(r.step(t, k+".state."+s.main).Stdout)
+		assert.Equal(t, "running", props["SubState"], "%s: %v", s.main, props)
+		assert.Equal(t, "0", props["NRestarts"], "%s never restarted: %v\n%s", s.main, props, r.journalOf(k, s.main))
+	})
 	t.Run("journal", func(t *testing.T) {
 		j := r.step(t, k+".journal."+s.main)
-		assert.Contains(t, j.Stdout, s.upLine, "%s", j)
+		assert.Contains(t, j.Stdout, s.mainLog, "%s", j)
+		if s.probe != "" {
+			st := r.step(t, k+".probe")
+			require.Equal(t, 0, st.RC, "%s\n%s", st, r.journalOf(k, s.probe))
+			pj := r.step(t, k+".journal."+s.probe)
+			assert.Contains(t, pj.Stdout, s.probeLog, "%s's output reached the journal\n%s", s.probe, pj)
+		}
 	})
 	t.Run("is-attached", func(t *testing.T) {
 		st := r.step(t, k+".is-attached")
@@ -141,11 +175,15 @@ func (s service) checkRuns(t *testing.T, r *run, profile string) {
 // service.conf sets RestrictAddressFamilies=AF_UNIX (strict) or AF_UNIX
 // AF_NETLINK (nonetwork), so socket(AF_INET) fails with EAFNOSUPPORT
 // (seccomp, systemd.exec(5)); busybox httpd exits 1 on that, the unit
-// fails with Result=exit-code, and nothing listens. (Their PrivateNetwork=yes
-// and IPAddressDeny=any would stop it too, later; the address family filter
-// is what hits first.) Attach and detach work as usual: the profile is
-// applied, not refused.
-func (s service) checkNetworkDenied(t *testing.T, r *run, profile string) {
+// fails, and nothing listens. (Their PrivateNetwork=yes and IPAddressDeny=any
+// would stop it too, later; the address family filter is what hits first.)
+// Attach and detach work as usual: the profile is applied, not refused.
+// The unit ends with Result=exit-code. A unit with Restart=on-failure gets
+// wantRestarts restarts first: systemd's default start limit
+// (DefaultStartLimitBurst=5 in DefaultStartLimitIntervalSec=10s,
+// systemd-system.conf(5)) then stops it with "Start request repeated too
+// quickly".
+func (s service) checkNetworkDenied(t *testing.T, r *run, profile string, wantRestarts int) {
 	k := s.runKey(profile)
 	s.checkAttached(t, r, k, profile)
 	t.Run("fails-at-socket", func(t *testing.T) {
@@ -155,15 +193,29 @@ func (s service) checkNetworkDenied(t *testing.T, r *run, profile string) {
 		assert.Equal(t, "failed", props["ActiveState"], "%v\n%s\n%s", props, st, j)
 		assert.Equal(t, "exit-code", props["Result"], "%v\n%s", props, j)
 		assert.Equal(t, "1", props["ExecMainStatus"], "%v\n%s", props, j)
-		// The service itself got to run (its start line) and failed at
-		// the socket: the profile's namespace setup was fine.
-		assert.Contains(t, j, s.upLine, "the service started")
+		assert.Equal(t, strconv.Itoa(wantRestarts), props["NRestarts"], "%v\n%s", props, j)
+		if wantRestarts > 0 {
+			assert.Contains(t, j, "Start request repeated too quickly", "the start limit ended the restarts")
+		}
+		// It failed at the socket, after the profile's namespace setup
+		// had worked.
 		assert.Contains(t, j, "Address family not supported by protocol", "socket(AF_INET) refused")
+		assert.NotContains(t, j, "226/NAMESPACE")
 	})
 	t.Run("serves-nothing", func(t *testing.T) {
 		st := r.step(t, k+".fetch")
 		assert.NotEqual(t, 0, st.RC, "nothing may answer on %s\n%s", s.url, st)
 		assert.Contains(t, st.Stderr, "Couldn't connect to server", "%s", st)
+	})
+	t.Run("other-units", func(t *testing.T) {
+		// Units that open no socket of their own are unaffected.
+		for _, u := range s.enabled {
+			if u == s.main {
+				continue
+			}
+			props := unitProps(r.step(t, k+".state."+u).Stdout)
+			assert.Equal(t, "active", props["ActiveState"], "%s: %v\n%s", u, props, r.journalOf(k, u))
+		}
 	})
 	s.checkDetached(t, r, k, "failed")
 }
@@ -178,20 +230,24 @@ func (s service) checkAttached(t *testing.T, r *run, k, profile string) {
 		// portablectl logs what it did on stderr.
 		for _, u := range s.units {
 			assert.Contains(t, st.Stderr, "Copied /etc/systemd/system.attached/"+u+".", "%s", st)
-			// The profile is a drop-in of every attached unit.
+			props := unitProps(r.step(t, k+".state."+u).Stdout)
+			assert.Equal(t, "loaded", props["LoadState"], "unit %s: %v", u, props)
+			if !strings.HasSuffix(u, ".service") {
+				continue
+			}
+			// The profile (a service.conf) is a drop-in of every attached
+			// service; timers and sockets get only 20-portable.conf.
 			assert.Contains(t, st.Stderr, "/etc/systemd/system.attached/"+u+
 				".d/10-profile.conf → /usr/lib/systemd/portable/profile/"+profile+"/service.conf",
 				"unit %s runs with profile %s\n%s", u, profile, st)
-			props := unitProps(r.step(t, k+".state."+u).Stdout)
-			assert.Equal(t, "loaded", props["LoadState"], "unit %s: %v", u, props)
 		}
 	})
 }
 
 // checkDetached: detach --now stops and removes the units. A unit that had
-// failed before stays known to systemd as "failed" (until reset-failed) but
-// its unit file is gone: LoadState=not-found either way.
-func (s service) checkDetached(t *testing.T, r *run, k, wantActive string) {
+// failed stays known to systemd as "failed" (until reset-failed) but its
+// unit file is gone: LoadState=not-found either way.
+func (s service) checkDetached(t *testing.T, r *run, k, wantMainActive string) {
 	t.Run("detach", func(t *testing.T) {
 		st := r.step(t, k+".detach")
 		require.Equal(t, 0, st.RC, "%s", st)
@@ -202,7 +258,11 @@ func (s service) checkDetached(t *testing.T, r *run, k, wantActive string) {
 		for _, u := range s.units {
 			props := unitProps(r.step(t, k+".gone."+u).Stdout)
 			assert.Equal(t, "not-found", props["LoadState"], "unit %s left behind: %v", u, props)
-			assert.Equal(t, wantActive, props["ActiveState"], "unit %s left behind: %v", u, props)
+			if u == s.main {
+				assert.Equal(t, wantMainActive, props["ActiveState"], "unit %s: %v", u, props)
+			} else {
+				assert.Equal(t, "inactive", props["ActiveState"], "unit %s left behind: %v", u, props)
+			}
 		}
 	})
 }
@@ -218,7 +278,8 @@ func (r *run) journalOf(k, unit string) string {
 
 // parseOSRelease reads KEY=VALUE lines as os-release(5) defines them (values
 // optionally in single or double quotes, backslash escapes in double quotes);
-// other lines (portablectl's headings, unit files) are ignored.
+// other lines (portablectl's headings, unit files) are ignored, and the
+// first occurrence of a key wins (portablectl --cat prints os-release first).
 func parseOSRelease(text string) map[string]string {
 	m := map[string]string{}
 	for _, line := range strings.Split(text, "\n") {
