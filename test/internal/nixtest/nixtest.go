@@ -51,11 +51,12 @@ import (
 // (design.md): sandbox on and no silent fallback to an unsandboxed build, no
 // build users (single-user root), no binary caches (offline), and the new
 // CLI for `nix hash` and `nix eval`.
+//
+//nolint:misspell // "substituters" is the name of Nix's setting
 const NixConfig = "sandbox = true\n" +
 	"sandbox-fallback = false\n" +
 	"build-users-group =\n" +
-	"substituters =\n" + //nolint:misspell // Nix's setting is called substituters
-
+	"substituters =\n" +
 	"experimental-features = nix-command flakes\n"
 
 // BusyboxPath is where Debian's busybox-static package installs the binary.
