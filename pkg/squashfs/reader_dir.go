@@ -31,7 +31,7 @@ func (r *Reader) listing(in *rdInode) ([]rdEntry, error) {
 	if ok {
 		return ents, nil
 	}
-	ents, err := r.decodeListing(in)
+	ents, err := r.decodeListing(in, nil)
 	if err != nil {
 		return nil, fmt.Errorf("directory inode %d: %w", in.Inode, err)
 	}
@@ -41,7 +41,19 @@ func (r *Reader) listing(in *rdInode) ([]rdEntry, error) {
 	return ents, nil
 }
 
-func (r *Reader) decodeListing(in *rdInode) ([]rdEntry, error) {
+// rdHeaderPos locates one directory header: its byte offset in the listing,
+// the metadata block holding its first byte (relative to the directory
+// table), its offset in that block, and the index of its first entry.
+type rdHeaderPos struct {
+	listingOff int64
+	block      int64
+	blockOff   int
+	firstEntry int
+}
+
+// decodeListing decodes a listing; onHeader, if not nil, sees each header's
+// position (for checkDirIndex).
+func (r *Reader) decodeListing(in *rdInode, onHeader func(rdHeaderPos)) ([]rdEntry, error) {
 	remain := in.size - 3
 	if remain <= 0 {
 		return nil, nil
@@ -59,6 +71,14 @@ func (r *Reader) decodeListing(in *rdInode) ([]rdEntry, error) {
 	for remain > 0 {
 		if remain < 12 {
 			return nil, fmt.Errorf("%w: %d stray bytes at the end of a directory listing", ErrCorrupt, remain)
+		}
+		if onHeader != nil {
+			h := rdHeaderPos{listingOff: in.size - 3 - remain, block: c.pos, blockOff: c.off, firstEntry: len(ents)}
+			if c.off == len(c.block.data) { // the header starts the next block
+				h.block, h.blockOff = c.block.next, 0
+			}
+			h.block -= int64(r.sb.DirTableStart)
+			onHeader(h)
 		}
 		count := uint64(f.u32()) + 1
 		start := f.u32()
@@ -122,6 +142,41 @@ func (r *Reader) decodeListing(in *rdInode) ([]rdEntry, error) {
 		}
 	}
 	return ents, nil
+}
+
+// checkDirIndex verifies an extended directory's index against its listing
+// the way the kernel uses it (fs/squashfs/namei.c get_dir_index_using_name):
+// each entry's index is the listing offset of a header, start the metadata
+// block holding it, (index + the inode's block offset) mod 8192 its offset
+// in that block, and name the header's first entry; names ascend.
+func (r *Reader) checkDirIndex(in *rdInode) error {
+	var heads []rdHeaderPos
+	ents, err := r.decodeListing(in, func(h rdHeaderPos) { heads = append(heads, h) })
+	if err != nil {
+		return err
+	}
+	prev := ""
+	for i, x := range in.DirIndex {
+		if i > 0 && x.Name <= prev {
+			return fmt.Errorf("%w: directory index names %q, %q out of order", ErrCorrupt, prev, x.Name)
+		}
+		prev = x.Name
+		k := sort.Search(len(heads), func(k int) bool { return heads[k].listingOff >= int64(x.Index) })
+		if k == len(heads) || heads[k].listingOff != int64(x.Index) {
+			return fmt.Errorf("%w: directory index %d: no header at listing offset %d", ErrCorrupt, i, x.Index)
+		}
+		h := heads[k]
+		if h.block != int64(x.Start) {
+			return fmt.Errorf("%w: directory index %d: header in block %d, index says %d", ErrCorrupt, i, h.block, x.Start)
+		}
+		if want := (int(x.Index) + int(in.dirOffset)) % MetadataBlockSize; h.blockOff != want {
+			return fmt.Errorf("%w: directory index %d: header at block offset %d, the kernel would look at %d", ErrCorrupt, i, h.blockOff, want)
+		}
+		if h.firstEntry >= len(ents) || ents[h.firstEntry].name != x.Name {
+			return fmt.Errorf("%w: directory index %d names %q, not the header's first entry", ErrCorrupt, i, x.Name)
+		}
+	}
+	return nil
 }
 
 // lookup finds name in directory in.

@@ -144,6 +144,11 @@ func rtMakeTree(t *testing.T, dir string) {
 		}
 		file(name, []byte(name), 0o644)
 	}
+	// A second one, so that some indexed listing starts inside a metadata
+	// block (the index offsets are relative to where the listing starts).
+	for i := 0; i < 400; i++ {
+		file(fmt.Sprintf("zbig/%s-%04d", strings.Repeat("q", 50), i), nil, 0o644)
+	}
 	must(os.MkdirAll(filepath.Join(dir, "plain/sub/empty"), 0o755))
 	file("plain/a.txt", []byte("hello"), 0o644)
 	file("plain/sub/b.bin", rtContent("random", 70000, 9), 0o644)
@@ -485,6 +490,7 @@ func rtCheckSemantics(t *testing.T, r *Reader) {
 	ents, err := r.ReadDir("big")
 	require.NoError(t, err)
 	assert.Len(t, ents, 700)
+	rtCheckAllDirIndexes(t, r)
 
 	// ReadDir on an open directory in chunks, as fs.ReadDirFile specifies.
 	df, err := r.Open("big")
@@ -507,6 +513,31 @@ func rtCheckSemantics(t *testing.T, r *Reader) {
 	sub, err := fs.Sub(r, "plain")
 	require.NoError(t, err)
 	require.NoError(t, fstest.TestFS(sub, "a.txt", "sub/b.bin", "sub/empty"))
+}
+
+// rtCheckAllDirIndexes verifies every directory index in the image as the
+// kernel would use it.
+func rtCheckAllDirIndexes(t *testing.T, r *Reader) {
+	t.Helper()
+	indexed, offset := 0, 0
+	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		require.NoError(t, err)
+		if !d.IsDir() {
+			return nil
+		}
+		in, _, err := r.resolve(p, false)
+		require.NoError(t, err)
+		if len(in.DirIndex) > 0 {
+			indexed++
+			if in.dirOffset != 0 {
+				offset++
+			}
+		}
+		assert.NoError(t, r.checkDirIndex(in), p)
+		return nil
+	}))
+	assert.GreaterOrEqual(t, indexed, 2, "the tree has directories large enough for an index")
+	assert.NotZero(t, offset, "some indexed listing starts inside a metadata block")
 }
 
 // TestReaderLargeSparseFile reads a file over 4 GiB (extended file inode,
