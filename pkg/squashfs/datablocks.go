@@ -194,6 +194,7 @@ func (p *blockPipeline) run() {
 		b.err = nil
 		p.free <- b
 	}
+	p.dedup = nil // no more files: let Close reuse the memory
 }
 
 func (p *blockPipeline) emit(b *dataBlock) error {

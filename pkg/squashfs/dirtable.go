@@ -112,6 +112,9 @@ func writeDirListing(m *metaBlockWriter, entries []dirListEntry, scratch []byte)
 		u = p
 		i = j
 	}
+	if len(l.Index) > 0xFFFF || u-base > 0xFFFFFFFF-3 {
+		return l, scratch, fmt.Errorf("squashfs: directory listing of %d bytes exceeds the extended directory inode's limits", u-base)
+	}
 	l.Size = uint32(u - base)
 	return l, scratch, nil
 }
