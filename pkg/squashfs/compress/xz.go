@@ -46,7 +46,9 @@ type xzCompressor struct {
 	// machine code (xz.Guess), with one LZMA2 encoding per block. It is
 	// the default; "-Xbcj none" turns it off, an explicit filter list
 	// replaces it. See "Why x86 BCJ is on by default" below.
-	auto bool
+	// "-Xbcj auto,arm64" also lets the guess pick ARM64 (guessARM64).
+	auto       bool
+	guessARM64 bool
 	// normal selects pkg/lzma's near-optimal LZMA2 encoder (-Xmode
 	// normal, like xz's --lzma2=mode=normal) instead of the faster
 	// greedy encoder of github.com/ulikunitz/xz (-Xmode fast, the
@@ -100,18 +102,23 @@ var xzBCJNames = []struct {
 }
 
 // xzParseBCJ reads an -Xbcj value: "none" (plain LZMA2 only), "auto"
-// (the default: x86 where a block looks like x86 code), or a
-// comma-separated list of filters to try on every block as mksquashfs does.
+// (the default: x86 where a block looks like x86 code), "auto,arm64" (x86
+// or ARM64, whichever the block looks like; the kernel decodes ARM64 BCJ
+// only since Linux 6.10, liblzma since 5.4), or a comma-separated list of
+// filters to try on every block as mksquashfs does.
 func xzParseBCJ(c *xzCompressor, list string) error {
 	switch list {
 	case "none":
-		c.auto, c.bcj, c.filters = false, nil, 0
+		c.auto, c.guessARM64, c.bcj, c.filters = false, false, nil, 0
 		return nil
-	case "auto":
-		c.auto, c.bcj, c.filters = true, nil, 0
+	case "auto", "auto,x86", "x86,auto":
+		c.auto, c.guessARM64, c.bcj, c.filters = true, false, nil, 0
+		return nil
+	case "auto,arm64", "arm64,auto", "auto,x86,arm64", "auto,arm64,x86":
+		c.auto, c.guessARM64, c.bcj, c.filters = true, true, nil, 0
 		return nil
 	}
-	c.auto = false
+	c.auto, c.guessARM64 = false, false
 	for _, name := range strings.Split(list, ",") {
 		if name == "ia64" {
 			return fmt.Errorf("%w: xz -Xbcj ia64: the Linux kernel no longer decodes IA-64 BCJ, the image would not mount", ErrUnsupported)
@@ -132,7 +139,7 @@ func xzParseBCJ(c *xzCompressor, list string) error {
 			}
 		}
 		if !found {
-			return fmt.Errorf("%w: xz -Xbcj filter %q (want x86, powerpc, arm, armthumb, sparc, arm64; or none or auto alone)", ErrBadOption, name)
+			return fmt.Errorf("%w: xz -Xbcj filter %q (want x86, powerpc, arm, armthumb, sparc, arm64; or none, auto, auto,arm64)", ErrBadOption, name)
 		}
 	}
 	// Try filters in the table's (mksquashfs's) order whatever the order
@@ -353,7 +360,11 @@ func (c *xzCompressor) Compress(dst, src []byte) ([]byte, error) {
 		opts.LZMA2 = enc
 	}
 	if c.auto && len(c.bcj) == 0 {
-		opts.BCJ = xz.Guess(src, xz.X86)
+		if c.guessARM64 {
+			opts.BCJ = xz.Guess(src, xz.X86, xz.ARM64)
+		} else {
+			opts.BCJ = xz.Guess(src, xz.X86)
+		}
 	}
 	best, err := xz.Encode(dst, src, opts)
 	if err != nil {

@@ -556,8 +556,29 @@ func TestXZAutoBCJ(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []uint64{0x21}, xzTestBlockFilters(t, tc), "text stays plain LZMA2")
 
-	_, err = parseXZ([]string{"-Xbcj", "auto,x86"}, xzTestMiB)
-	assert.ErrorIs(t, err, ErrBadOption, "auto and none stand alone")
+	_, err = parseXZ([]string{"-Xbcj", "auto,arm"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption, "auto guesses only x86 and arm64")
+	_, err = parseXZ([]string{"-Xbcj", "none,x86"}, xzTestMiB)
+	assert.ErrorIs(t, err, ErrBadOption, "none stands alone")
+
+	// ARM64 is guessed only when allowed.
+	arm := make([]byte, 64<<10)
+	copy(arm, text)
+	for i := 0; i < len(arm); i += 512 {
+		binary.LittleEndian.PutUint32(arm[i:], 0xD65F03C0)             // ret
+		binary.LittleEndian.PutUint32(arm[i+4:], 0x94000000|uint32(i)) // bl
+	}
+	armAuto := xzTestNew(t, xzTestMiB, "-Xbcj", "auto,arm64")
+	assert.Nil(t, armAuto.Options())
+	ac, err = armAuto.Compress(nil, arm)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{0x0A, 0x21}, xzTestBlockFilters(t, ac), "ARM64 code gets the ARM64 filter")
+	out, err = armAuto.Decompress(nil, ac, len(arm))
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(arm, out))
+	dc, err = def.Compress(nil, arm)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{0x21}, xzTestBlockFilters(t, dc), "not by default")
 	c := xzTestNew(t, xzTestMiB, "-Xbcj", "x86", "-Xbcj", "none")
 	assert.Nil(t, c.Options(), "the last -Xbcj wins")
 }
