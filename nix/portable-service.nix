@@ -53,9 +53,9 @@ let
     in
     builtins.substring 0 (builtins.stringLength storePrefix + builtins.stringLength name) s;
 
-  # Only strings that carry a store reference can be closure roots. A symlink
-  # object without one (say "/run/foo") is passed on as written and judged by
-  # mkportable.
+  # Only strings that carry a store reference can be closure roots. Anything
+  # else (a symlink object "/run/foo", a unit "/etc/foo.service") is passed on
+  # as written and judged by mkportable, which names it in its error.
   rootOf =
     x:
     let
@@ -104,9 +104,10 @@ let
 
   unitPaths = map (u: "${u}") units;
   contentPaths = map (c: "${c}") contents;
+  # A unit may also be a file inside a store path ("${pkg}/lib/systemd/
+  # system/demo.service"): its store path is the root.
   roots =
-    unitPaths
-    ++ contentPaths
+    builtins.concatMap rootOf (unitPaths ++ contentPaths)
     ++ builtins.concatMap (s: if builtins.isAttrs s && s ? object then rootOf s.object else [ ]) symlinks;
 
   imageName = "${pname}_${version}.raw";

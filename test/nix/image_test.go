@@ -418,3 +418,34 @@ in portableService (demo // {
 	require.NoError(t, err)
 	assert.Equal(t, "hello from a store path only a symlink names\n", string(data))
 }
+
+// A unit may be a file inside a store path (a package's
+// lib/systemd/system/...): its store path becomes a closure root and the
+// unit keeps its file name. A unit outside the store is reported by
+// mkportable, not by Nix.
+func TestUnitInsideStorePathAndOutside(t *testing.T) {
+	e := nixtest.Setup(t)
+	out, log, err := e.Build(t, `let
+  pkg = pkgsLite.runCommand "demo-units" { } ''
+    mkdir -p $out/lib/systemd/system
+    printf '[Service]\nExecStart=/bin/true\n' > $out/lib/systemd/system/demo-extra.service
+  '';
+in portableService (demo // { units = demo.units ++ [ "${pkg}/lib/systemd/system/demo-extra.service" ]; })`)
+	require.NoError(t, err, log)
+	r := openImage(t, filepath.Join(out, "demo_1.0.raw"))
+	data, err := r.ReadFile("etc/systemd/system/demo-extra.service")
+	require.NoError(t, err)
+	assert.Equal(t, "[Service]\nExecStart=/bin/true\n", string(data))
+	ents, err := r.ReadDir("nix/store")
+	require.NoError(t, err)
+	var found bool
+	for _, de := range ents {
+		found = found || strings.HasSuffix(de.Name(), "-demo-units")
+	}
+	assert.True(t, found, "the unit's store path is in the image")
+
+	_, log, err = e.Build(t, `portableService (demo // { units = demo.units ++ [ "/etc/demo-host.service" ]; })`)
+	require.Error(t, err)
+	assert.Contains(t, log, "mkportable build:")
+	assert.Contains(t, log, "/etc/demo-host.service")
+}
