@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/nix-community/go-nix/pkg/storepath"
@@ -333,4 +334,114 @@ func (s *Set) CheckExist(root string) error {
 		errs = append([]error{fmt.Errorf("%w: %s", ErrMissing, strings.Join(missing, ", "))}, errs...)
 	}
 	return errors.Join(errs...)
+}
+
+// ReadRegistration reads the `registration` file of a nixpkgs closureInfo
+// output: for each path, the lines path, narHash, narSize, deriver (empty),
+// the number of references and the references - the input format of
+// `nix-store --load-db` / `--register-validity --hash-given`, which nixpkgs'
+// closure-info.nix writes from exportReferencesGraph. name is used in
+// error messages.
+func ReadRegistration(r io.Reader, name string) ([]Entry, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	line := 0
+	next := func() (string, bool) {
+		if !sc.Scan() {
+			return "", false
+		}
+		line++
+		return sc.Text(), true
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s:%d: %s", name, line, fmt.Sprintf(format, args...))
+	}
+	var out []Entry
+	for {
+		p, ok := next()
+		if !ok {
+			break
+		}
+		if p == "" && len(out) > 0 {
+			// A trailing empty line (nixpkgs strips it, others may not).
+			if _, more := next(); !more {
+				break
+			}
+			return nil, bad("unexpected empty line")
+		}
+		if _, err := ParseStorePath(p); err != nil {
+			return nil, bad("%v", err)
+		}
+		hash, ok1 := next()
+		sizeStr, ok2 := next()
+		_, ok3 := next() // deriver
+		countStr, ok4 := next()
+		if !ok1 || !ok2 || !ok3 || !ok4 {
+			return nil, bad("truncated entry for %s", p)
+		}
+		size, err := strconv.ParseUint(sizeStr, 10, 64)
+		if err != nil {
+			return nil, bad("narSize %q of %s: not a number", sizeStr, p)
+		}
+		count, err := strconv.Atoi(countStr)
+		if err != nil || count < 0 {
+			return nil, bad("reference count %q of %s: not a number", countStr, p)
+		}
+		e := Entry{Path: p, NarHash: hash, NarSize: size, References: []string{}}
+		for i := 0; i < count; i++ {
+			ref, ok := next()
+			if !ok {
+				return nil, bad("truncated references of %s", p)
+			}
+			e.References = append(e.References, ref)
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// ReadClosureInfo reads a closureInfo output directory: its `store-paths`
+// is the closure; when its `registration` file is there too (nixpkgs'
+// closureInfo writes one), each path also gets its narHash and narSize, so
+// the NAR hashes can be verified as with exportReferencesGraph. Every path
+// of store-paths must then be registered.
+func ReadClosureInfo(dir string) (*Set, error) {
+	set, err := ReadStorePathsFile(filepath.Join(dir, "store-paths"))
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Join(dir, "registration")
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return set, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading closure: %w", err)
+	}
+	defer f.Close()
+	entries, err := ReadRegistration(f, name)
+	if err != nil {
+		return nil, err
+	}
+	g, err := NewGraph(entries)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	var missing []string
+	set.entries = make(map[string]Entry, set.Len())
+	for _, p := range set.Paths() {
+		e, ok := g.entries[p]
+		if !ok {
+			missing = append(missing, p)
+			continue
+		}
+		set.entries[p] = e
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%w: %s lacks %s", ErrNotInGraph, name, strings.Join(missing, ", "))
+	}
+	return set, nil
 }

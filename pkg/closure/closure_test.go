@@ -230,3 +230,56 @@ func TestNarHashAgainstNix(t *testing.T) {
 	want := "sha256:" + strings.TrimSpace(string(out))
 	require.NoError(t, VerifyNarHash(dir, pA, want, 0))
 }
+
+func TestReadRegistration(t *testing.T) {
+	in := strings.Join([]string{
+		pA, "sha256:" + strings.Repeat("0", 52), "120", "", "2", pA, pB,
+		pB, "sha256-" + strings.Repeat("A", 43) + "=", "8", "/nix/store/0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a-x.drv", "0",
+	}, "\n")
+	got, err := ReadRegistration(strings.NewReader(in), "registration")
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	assert.Equal(t, Entry{Path: pA, NarHash: "sha256:" + strings.Repeat("0", 52), NarSize: 120, References: []string{pA, pB}}, got[0])
+	assert.Equal(t, Entry{Path: pB, NarHash: "sha256-" + strings.Repeat("A", 43) + "=", NarSize: 8, References: []string{}}, got[1])
+
+	// A trailing newline is tolerated.
+	got, err = ReadRegistration(strings.NewReader(in+"\n"), "registration")
+	require.NoError(t, err)
+	assert.Len(t, got, 2)
+
+	for _, bad := range []struct{ in, want string }{
+		{pA + "\nsha256:x\n12\n\n2\n" + pB, "truncated references"},
+		{pA + "\nsha256:x\nbig\n\n0", `narSize "big"`},
+		{pA + "\nsha256:x\n1\n\n-1", `reference count "-1"`},
+		{pA + "\nsha256:x\n1", "truncated entry"},
+		{"/etc/passwd\nsha256:x\n1\n\n0", "/etc/passwd"},
+	} {
+		_, err := ReadRegistration(strings.NewReader(bad.in), "registration")
+		require.Error(t, err, bad.in)
+		assert.Contains(t, err.Error(), bad.want)
+		assert.Contains(t, err.Error(), "registration:")
+	}
+}
+
+func TestReadClosureInfo(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "store-paths"), []byte(pA+"\n"+pB+"\n"), 0o644))
+	s, err := ReadClosureInfo(dir)
+	require.NoError(t, err)
+	_, ok := s.Entry(pA)
+	assert.False(t, ok, "no registration: no graph data")
+
+	reg := pA + "\n" + fileHash32 + "\n136\n\n1\n" + pB + "\n" + pB + "\n" + fileHash32 + "\n136\n\n0\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "registration"), []byte(reg), 0o644))
+	s, err = ReadClosureInfo(dir)
+	require.NoError(t, err)
+	e, ok := s.Entry(pA)
+	require.True(t, ok)
+	assert.Equal(t, fileHash32, e.NarHash)
+	assert.Equal(t, []string{pB}, e.References)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "store-paths"), []byte(pA+"\n"+pB+"\n"+pC+"\n"), 0o644))
+	_, err = ReadClosureInfo(dir)
+	require.ErrorIs(t, err, ErrNotInGraph)
+	assert.Contains(t, err.Error(), pC)
+}

@@ -128,7 +128,12 @@ func Resolve(s *Spec, opts Options) (*closure.Set, error) {
 		if name == "" {
 			name = opts.hostPath(s.ClosureInfo)
 		}
-		if set, err = closure.ReadStorePathsFile(name); err == nil {
+		if fi, statErr := os.Stat(name); statErr == nil && fi.IsDir() {
+			set, err = closure.ReadClosureInfo(name)
+		} else {
+			set, err = closure.ReadStorePathsFile(name)
+		}
+		if err == nil {
 			for _, r := range rs {
 				if !set.Contains(r) {
 					p.add("%s is not in the closure %s", r, name)

@@ -203,3 +203,28 @@ func TestTreeCollisions(t *testing.T) {
 	assert.Contains(t, tr.errs[1].Error(), "/usr/bin/x is a symlink but must be a directory")
 	assert.Contains(t, tr.errs[2].Error(), "/usr/bin/x (symlink and file)")
 }
+
+// A closureInfo directory as nixpkgs' closure-info.nix writes it: store-paths
+// and registration (testdata/closure-info holds both for the real attrs'
+// closure, written from real-attrs.json in the registration format
+// closure-info.nix produces with jq: path, narHash, narSize, empty deriver,
+// reference count, references). Its hashes make --verify-nar-hash work
+// without exportReferencesGraph.
+func TestBuildFromClosureInfoVerifies(t *testing.T) {
+	s := realSpec(t)
+	s.Graph = nil
+	s.ClosureFile, _ = filepath.Abs("testdata/closure-info")
+	sum, err := Run(s, t.TempDir(), BuildOptions{Options: testStore, VerifyNarHash: true})
+	require.NoError(t, err)
+	assert.Equal(t, 4, sum.StorePaths)
+	assert.Equal(t, 4, sum.Verified)
+
+	// The same image as from exportReferencesGraph.
+	sum2, err := Run(realSpec(t), t.TempDir(), BuildOptions{Options: testStore})
+	require.NoError(t, err)
+	a, err := os.ReadFile(sum.Image)
+	require.NoError(t, err)
+	b, err := os.ReadFile(sum2.Image)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+}
