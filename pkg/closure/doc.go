@@ -1,7 +1,9 @@
 // Package closure reads the set of Nix store paths an image must contain: the
-// `store-paths` file of a nixpkgs closureInfo output, or the entries Nix
-// writes for `exportReferencesGraph` into a structured-attrs derivation's
-// .attrs.json ({path, narHash, narSize, references, ...}).
+// `store-paths` file of a nixpkgs closureInfo output (with its
+// `registration` file, when present, for each path's narHash, narSize and
+// references), or the entries Nix writes for `exportReferencesGraph` into a
+// structured-attrs derivation's .attrs.json ({path, narHash, narSize,
+// references, ...}).
 //
 // Every path is validated with go-nix's storepath package (which also pins the
 // store directory to /nix/store), de-duplicated and sorted byte-wise, so the
