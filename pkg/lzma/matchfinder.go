@@ -3,6 +3,7 @@ package lzma
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 // match is one candidate: length and zero-based distance (distance - 1),
@@ -125,6 +126,25 @@ func (mf *binTree) insert(collect bool) {
 	h2 := v & 0xFFFF
 	h3 := ((v & 0xFFFFFF) * prime3) >> (32 - hash3Bits)
 	h4 := (v * prime4) >> mf.hash4Shift
+	if cur+6 <= len(buf) {
+		// Two positions ahead: the hash slots; one ahead: the tree
+		// node and bytes of the head its slot holds now.
+		v2 := binary.LittleEndian.Uint32(buf[cur+2:])
+		prefetch(unsafe.Pointer(&mf.hash4[(v2*prime4)>>mf.hash4Shift]))
+		prefetch(unsafe.Pointer(&mf.hash3[((v2&0xFFFFFF)*prime3)>>(32-hash3Bits)]))
+		prefetch(unsafe.Pointer(&mf.hash2[v2&0xFFFF]))
+		v1 := binary.LittleEndian.Uint32(buf[cur+1:])
+		if head := mf.hash4[(v1*prime4)>>mf.hash4Shift]; head != 0 {
+			if d := p1 + 1 - head; d < mf.cyclicSize {
+				np := mf.cyclicPos + 1 - d
+				if d > mf.cyclicPos+1 {
+					np += mf.cyclicSize
+				}
+				prefetch(unsafe.Pointer(&mf.son[(np<<1)%uint32(len(mf.son))]))
+				prefetch(unsafe.Pointer(&buf[head-1]))
+			}
+		}
+	}
 	c2, c3, curMatch := mf.hash2[h2], mf.hash3[h3], mf.hash4[h4]
 	mf.hash2[h2] = p1
 	mf.hash3[h3] = p1
