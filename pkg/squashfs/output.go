@@ -33,14 +33,15 @@ func newImageOutput(w io.WriteSeeker) (*imageOutput, error) {
 func (o *imageOutput) pos() int64 { return o.bufStart + int64(len(o.buf)) }
 
 func (o *imageOutput) Write(p []byte) (int, error) {
-	if len(o.buf)+len(p) > cap(o.buf) {
+	large := len(p) >= cap(o.buf)/2
+	if large || len(o.buf)+len(p) > cap(o.buf) {
 		if err := o.flush(); err != nil {
 			return 0, err
 		}
 	}
-	if len(p) >= cap(o.buf)/2 {
-		// Large blocks go straight through: copying them into the buffer
-		// first would only cost time.
+	if large {
+		// Large blocks go straight through (after what is buffered):
+		// copying them into the buffer first would only cost time.
 		n, err := o.w.Write(p)
 		o.bufStart += int64(n)
 		o.extent = max(o.extent, o.bufStart)
