@@ -116,7 +116,7 @@
                 test "$(readlink root/srv/www)" = ${www}
                 grep -q 'mkportable demo: it works' root${www}/index.html
                 cmp ${pkgs.busybox}/bin/busybox root${pkgs.busybox}/bin/busybox
-                (cd root/nix/store && ls -1) > image-paths
+                (cd root/nix/store && ls -1) | sort > image-paths
                 sed 's|^${builtins.storeDir}/||' $closure/store-paths | sort > want-paths
                 diff -u want-paths image-paths
                 touch $out
