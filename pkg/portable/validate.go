@@ -7,6 +7,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/mkportable/mkportable/pkg/closure"
@@ -121,13 +122,7 @@ func PortableUnit(name, image string) bool {
 	if !UnitNameValid(name) {
 		return false
 	}
-	ok := false
-	for _, s := range portableSuffixes {
-		if strings.HasSuffix(name, s) {
-			ok = true
-		}
-	}
-	return ok && PrefixMatch(name, image)
+	return hasPortableSuffix(name) && PrefixMatch(name, image)
 }
 
 // Validate checks the spec against systemd's rules and reports every
@@ -156,7 +151,7 @@ func Validate(s *Spec, opts Options) error {
 		for _, r := range *f.v {
 			// os-release(5): no non-printable characters. White space
 			// (newlines too) is folded to spaces by OSRelease.
-			if r != '\n' && r != '\t' && r != '\r' && (r < 0x20 || r == 0x7f) {
+			if unicode.IsControl(r) && !unicode.IsSpace(r) {
 				p.add("%s: control character %U is not allowed in os-release", f.key, r)
 				break
 			}

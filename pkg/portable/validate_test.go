@@ -240,4 +240,10 @@ func TestValidateDescriptionControlChars(t *testing.T) {
 	ps := problems(t, Validate(s, Options{}))
 	require.Len(t, ps, 1)
 	assert.Contains(t, ps[0], "description: control character U+001B")
+
+	d3 := "C1 \u009b31m too"
+	s.Description = &d3
+	ps = problems(t, Validate(s, Options{}))
+	require.Len(t, ps, 1)
+	assert.Contains(t, ps[0], "U+009B")
 }
