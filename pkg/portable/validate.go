@@ -217,7 +217,7 @@ func validateVersion(p *Problems, v string) {
 		case r == '/':
 			p.add("version %q: contains '/', which cannot be in a file name", v)
 			return
-		case r < 0x20 || r == 0x7f || r == ' ' || strings.ContainsRune("\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000", r):
+		case unicode.IsSpace(r) || unicode.IsControl(r):
 			p.add("version %q: contains white space or a control character", v)
 			return
 		}
