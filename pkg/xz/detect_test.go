@@ -22,12 +22,17 @@ func TestGuess(t *testing.T) {
 	assert.Equal(t, None, Guess(nil, X86, ARM64))
 	assert.Zero(t, X86Density(nil))
 
-	// Planted x86 calls: 4 per KiB.
+	// Planted x86 calls: 4 per KiB is below the threshold, 8 above.
 	calls := make([]byte, 64<<10)
 	for i := 0; i+5 <= len(calls); i += 256 {
 		copy(calls[i:], []byte{0xE8, 0x10, 0x20, 0x00, 0x00})
 	}
 	assert.InDelta(t, 4.0, X86Density(calls), 0.01)
+	assert.Equal(t, None, Guess(calls, X86))
+	for i := 128; i+5 <= len(calls); i += 256 {
+		copy(calls[i:], []byte{0xE9, 0x10, 0x20, 0xFF, 0xFF})
+	}
+	assert.InDelta(t, 8.0, X86Density(calls), 0.01)
 	assert.Equal(t, X86, Guess(calls, X86))
 	assert.Equal(t, None, Guess(calls, ARM64), "only allowed filters are chosen")
 

@@ -36,8 +36,8 @@ import (
 // displacement's top byte is 0x00 or 0xFF: machine code has many, text and
 // data almost none. The ARM64 score counts "ret" (0xD65F03C0) words per
 // MiB; with XZ_MEASURE_ARM64=1 every block is also encoded with ARM64 and
-// the "auto" policies (ARM64 where that score is >= 8, else x86 where the
-// x86 score is >= 1) are evaluated. Speeds are per CPU second (this
+// the "auto" policies (Guess: ARM64 by its ret count, else x86 by its
+// density) are evaluated. Speeds are per CPU second (this
 // thread's for our encoders, the children's for the xz command).
 //
 //	XZ_MEASURE=/usr/lib/x86_64-linux-gnu:/usr/bin:/usr/local/go \
@@ -257,17 +257,17 @@ func TestMeasureBCJ(t *testing.T) {
 		if len(filters) < 3 {
 			continue
 		}
-		// auto: ARM64 where the ARM64 score >= 8, else x86 where the x86
-		// score >= 1, else plain - one encode per block; auto+plain
+		// auto: Guess's choice (ARM64 by its ret count, else x86 by its
+		// density), one encode per block; auto+plain
 		// also encodes plain for the filtered blocks and keeps the
 		// smaller; best3 is the smallest of all three.
 		var auto, autoDur, autoTry, autoTryDur, best3, best3Dur int64
 		for i, r := range rs {
 			k := 0
 			switch {
-			case arm[i] >= 8:
+			case arm[i] >= arm64MinRets:
 				k = 2
-			case scores[i] >= 1:
+			case scores[i] >= x86MinPerKiB:
 				k = 1
 			}
 			auto += r.size[k]
@@ -291,14 +291,14 @@ func TestMeasureBCJ(t *testing.T) {
 			libBoth += min(res[2][i].size[0], res[2][i].size[1])
 			ours += res[1][i].size[0]
 			oursBoth += min(res[1][i].size[0], res[1][i].size[1])
-			if scores[i] >= 1 {
-				oursAuto += min(res[1][i].size[0], res[1][i].size[1])
+			if Guess(blocks[i], X86) == X86 {
+				oursAuto += res[1][i].size[1]
 			} else {
 				oursAuto += res[1][i].size[0]
 			}
 		}
 		t.Logf("gap pkg/lzma plain / liblzma plain:          %.4f", float64(ours)/float64(lib))
-		t.Logf("gap pkg/lzma try>=1 / liblzma plain:         %.4f", float64(oursAuto)/float64(lib))
+		t.Logf("gap pkg/lzma Guess(x86) / liblzma plain:     %.4f", float64(oursAuto)/float64(lib))
 		t.Logf("gap pkg/lzma both / liblzma both (-Xbcj x86): %.4f", float64(oursBoth)/float64(libBoth))
 	}
 }
