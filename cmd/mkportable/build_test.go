@@ -92,21 +92,24 @@ func TestBuildCmdAsNixBuilder(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	assert.Equal(t, []string{"demo_1.0.raw"}, rawFiles(t, out))
 
-	// Without the store copy (the real /nix/store lacks these paths) the
-	// build fails once, naming them, and writes nothing.
+	// As the builder with args = [ ] (no flags: the real store): a store
+	// path that is not on disk fails the build once, naming it, and nothing
+	// is written.
+	const missing = "/nix/store/00000000000000000000000000000000-missing"
 	out2 := filepath.Join(t.TempDir(), "out")
 	attrs["outputs"] = map[string]string{"out": out2}
+	attrs["contents"] = []string{missing}
+	attrs["closure"] = []map[string]any{{"path": missing, "references": []string{}}}
+	attrs["symlinks"] = []any{}
+	attrs["units"] = []string{}
 	data, err = json.Marshal(attrs)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(top, ".attrs.json"), data, 0o644))
 	var stdout, stderrB bytes.Buffer
-	code = run(nil, &stdout, &stderrB) // as the builder with args = [ ]
-	if _, err := os.Stat(realTools); err == nil {
-		t.Skip("the captured store paths exist in /nix/store on this machine")
-	}
+	code = run(nil, &stdout, &stderrB)
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderrB.String(), "store path missing on disk")
-	assert.Contains(t, stderrB.String(), realTools)
+	assert.Contains(t, stderrB.String(), "mkportable build:")
+	assert.Contains(t, stderrB.String(), "store path missing on disk: "+missing)
 	assert.Nil(t, rawFiles(t, out2))
 }
 
