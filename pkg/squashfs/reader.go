@@ -269,7 +269,7 @@ func (r *Reader) metaBlock(pos, limit int64) (rdMetaBlock, error) {
 		var err error
 		data, err = r.comp.Decompress(nil, raw, MetadataBlockSize)
 		if err != nil {
-			return rdMetaBlock{}, fmt.Errorf("%w: metadata block at %d: %v", ErrCorrupt, pos, err)
+			return rdMetaBlock{}, fmt.Errorf("%w: metadata block at %d: %w", ErrCorrupt, pos, err)
 		}
 	}
 	b = rdMetaBlock{data: data, next: pos + 2 + n}
@@ -319,26 +319,6 @@ func (c *rdCursor) read(p []byte) error {
 		n := copy(p, c.block.data[c.off:])
 		c.off += n
 		p = p[n:]
-	}
-	return nil
-}
-
-// skip advances over n bytes.
-func (c *rdCursor) skip(n int64) error {
-	for n > 0 {
-		if c.off == len(c.block.data) {
-			b, err := c.r.metaBlock(c.block.next, c.limit)
-			if err != nil {
-				return err
-			}
-			c.pos, c.block, c.off = c.block.next, b, 0
-		}
-		k := int64(len(c.block.data) - c.off)
-		if k > n {
-			k = n
-		}
-		c.off += int(k)
-		n -= k
 	}
 	return nil
 }

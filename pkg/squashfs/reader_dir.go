@@ -383,7 +383,7 @@ func (r *Reader) ReadFile(name string) ([]byte, error) {
 	if err != nil {
 		return nil, rdPathErr("readfile", name, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // closing an image file handle cannot fail
 	rf, ok := f.(*rdFile)
 	if !ok {
 		return nil, &fs.PathError{Op: "readfile", Path: name, Err: errors.New("not a regular file")}

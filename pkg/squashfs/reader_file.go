@@ -218,7 +218,7 @@ func (r *Reader) dataBlock(pos int64, w uint32, dst []byte, scratch *[]byte) ([]
 	}
 	out, err := r.comp.Decompress(dst, raw, int(r.sb.BlockSize))
 	if err != nil {
-		return nil, fmt.Errorf("%w: block at %d: %v", ErrCorrupt, pos, err)
+		return nil, fmt.Errorf("%w: block at %d: %w", ErrCorrupt, pos, err)
 	}
 	return out, nil
 }

@@ -66,7 +66,7 @@ func rdFuzzExercise(r *Reader) {
 		if err != nil {
 			return nil
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		if _, err := f.Stat(); err != nil {
 			panic("Stat on an open file failed: " + err.Error())
 		}

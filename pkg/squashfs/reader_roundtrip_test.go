@@ -49,7 +49,7 @@ func TestReaderReadsWriterImages(t *testing.T) {
 
 			r, err := OpenImage(img)
 			require.NoError(t, err)
-			defer r.Close()
+			defer func() { require.NoError(t, r.Close()) }()
 			assert.Equal(t, comp.ID(), r.Compressor().ID())
 			assert.Equal(t, uint32(bs), r.Superblock().BlockSize)
 			assert.Equal(t, uint32(1234567890), r.Superblock().ModTime)

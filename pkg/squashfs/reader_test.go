@@ -325,7 +325,7 @@ func rtCheckReadAt(t *testing.T, r *Reader, rel string, want []byte) {
 	t.Helper()
 	f, err := r.Open(rel)
 	require.NoError(t, err)
-	defer f.Close()
+	defer func() { require.NoError(t, f.Close()) }()
 	ra := f.(io.ReaderAt)
 	sk := f.(io.ReadSeeker)
 	bs := int(r.Superblock().BlockSize)
@@ -501,7 +501,7 @@ func rtCheckSemantics(t *testing.T, r *Reader) {
 		for _, e := range es {
 			chunked = append(chunked, e.Name())
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
@@ -563,7 +563,7 @@ func TestReaderLargeSparseFile(t *testing.T) {
 
 	r, err := OpenImage(img)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { require.NoError(t, r.Close()) }()
 	fi, err := r.Stat("big")
 	require.NoError(t, err)
 	assert.Equal(t, int64(size), fi.Size())
@@ -604,7 +604,7 @@ func TestReaderLargeSparseFile(t *testing.T) {
 			}
 		}
 		pos += int64(n)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)
@@ -650,7 +650,7 @@ func TestReaderConcurrent(t *testing.T) {
 	img := rtMksquashfs(t, src, "-comp", "zstd", "-b", "4096")
 	r, err := OpenImage(img)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { require.NoError(t, r.Close()) }()
 	var files []string
 	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() {

@@ -192,7 +192,7 @@ func zlibDecompress(dst, src []byte, maxSize int) ([]byte, error) {
 	}
 	if err != nil {
 		p.zr = nil
-		return nil, fmt.Errorf("%w: zlib header: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: zlib header: %w", ErrCorrupt, err)
 	}
 	out := dst[:0]
 	if cap(out) < maxSize+1 {
@@ -211,7 +211,7 @@ func zlibDecompress(dst, src []byte, maxSize int) ([]byte, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: zlib: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("%w: zlib: %w", ErrCorrupt, err)
 		}
 		if n == 0 && len(out) <= maxSize {
 			// A reader that makes no progress without an error would

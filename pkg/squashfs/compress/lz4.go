@@ -134,7 +134,7 @@ func (c *lz4Compressor) Decompress(dst, src []byte, maxSize int) ([]byte, error)
 	out = out[:maxSize]
 	n, err := lz4.UncompressBlock(src, out)
 	if err != nil {
-		return nil, fmt.Errorf("%w: lz4 (or larger than %d bytes): %v", ErrCorrupt, maxSize, err)
+		return nil, fmt.Errorf("%w: lz4 (or larger than %d bytes): %w", ErrCorrupt, maxSize, err)
 	}
 	return out[:n], nil
 }

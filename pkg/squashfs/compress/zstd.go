@@ -163,9 +163,9 @@ func (z *zstdCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error
 	out, err := dec.DecodeAll(src, dst[:0])
 	if err != nil {
 		if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-			return nil, fmt.Errorf("%w: zstd: %v", ErrTooLarge, err)
+			return nil, fmt.Errorf("%w: zstd: %w", ErrTooLarge, err)
 		}
-		return nil, fmt.Errorf("%w: zstd: %v", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: zstd: %w", ErrCorrupt, err)
 	}
 	if len(out) > maxSize {
 		return nil, fmt.Errorf("%w: zstd frame decodes to %d bytes, limit %d", ErrTooLarge, len(out), maxSize)
