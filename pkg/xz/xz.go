@@ -493,7 +493,7 @@ func decodeLZMA2(out, src []byte, start int, dictSize int64, maxSize int) ([]byt
 	br := bytes.NewReader(src[start:])
 	r, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(br)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: LZMA2: %v", ErrFormat, err)
+		return nil, 0, fmt.Errorf("%w: LZMA2: %w", ErrFormat, err)
 	}
 	if cap(out) < maxSize {
 		grown := make([]byte, len(out), maxSize)
@@ -509,21 +509,21 @@ func decodeLZMA2(out, src []byte, start int, dictSize int64, maxSize int) ([]byt
 			if k > 0 {
 				return nil, 0, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, maxSize)
 			}
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
-				return nil, 0, fmt.Errorf("%w: LZMA2: %v", ErrFormat, err)
+				return nil, 0, fmt.Errorf("%w: LZMA2: %w", ErrFormat, err)
 			}
 			continue
 		}
 		k, err := r.Read(buf[n:])
 		n += k
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: LZMA2: %v", ErrFormat, err)
+			return nil, 0, fmt.Errorf("%w: LZMA2: %w", ErrFormat, err)
 		}
 	}
 	return buf[:n], start + len(src[start:]) - br.Len(), nil

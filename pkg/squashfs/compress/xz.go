@@ -243,7 +243,7 @@ func xzParseDictSize(s string, blockSize int) (int, error) {
 		size = int(n) * mult
 	}
 	if err := xzCheckDictSize(size); err != nil {
-		return 0, fmt.Errorf("%w: xz -Xdict-size %s: %v", ErrBadOption, s, err)
+		return 0, fmt.Errorf("%w: xz -Xdict-size %s: %w", ErrBadOption, s, err)
 	}
 	return size, nil
 }
@@ -417,9 +417,9 @@ func (c *xzCompressor) Decompress(dst, src []byte, maxSize int) ([]byte, error) 
 	case err == nil:
 		return out, nil
 	case errors.Is(err, xz.ErrTooLarge):
-		return nil, fmt.Errorf("%w: %v", ErrTooLarge, err)
+		return nil, fmt.Errorf("%w: %w", ErrTooLarge, err)
 	case errors.Is(err, xz.ErrUnsupported):
-		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnsupported, err)
 	}
-	return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
+	return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 }

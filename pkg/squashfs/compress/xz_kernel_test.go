@@ -152,7 +152,7 @@ func xzKernelCheck(t *testing.T, img string, files map[string][]byte) {
 
 	r, err := squashfs.OpenImage(img)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { assert.NoError(t, r.Close()) }()
 	for name, want := range files {
 		got, err := r.ReadFile(name)
 		require.NoError(t, err, "reader: %s", name)
