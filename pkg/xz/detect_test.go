@@ -57,3 +57,13 @@ func TestGuess(t *testing.T) {
 		assert.Equal(t, X86, Guess(code, X86, ARM64))
 	}
 }
+
+func BenchmarkGuess(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	buf := make([]byte, 1<<20)
+	rng.Read(buf)
+	b.SetBytes(int64(len(buf)))
+	for i := 0; i < b.N; i++ {
+		Guess(buf, X86, ARM64)
+	}
+}

@@ -652,3 +652,44 @@ func TestXZModeNormal(t *testing.T) {
 	_, err = parseXZ([]string{"-Xmode"}, xzTestMiB)
 	assert.ErrorIs(t, err, ErrBadOption)
 }
+
+// BenchmarkXZCompress: 1 MiB blocks of this test binary (x86-64 code on
+// amd64) and of text, for the default (fast, auto x86), fast without BCJ,
+// normal mode, and mksquashfs-style "try both".
+//
+//	go test ./pkg/squashfs/compress -run '^$' -bench XZCompress -benchtime 5x
+func BenchmarkXZCompress(b *testing.B) {
+	exe, err := os.Executable()
+	require.NoError(b, err)
+	bin, err := os.ReadFile(exe)
+	require.NoError(b, err)
+	require.Greater(b, len(bin), 2<<20)
+	inputs := map[string][]byte{
+		"code": bin[len(bin)/4 : len(bin)/4+xzTestMiB],
+		"text": xzTestData(xzTestMiB, 1),
+	}
+	specs := map[string][]string{
+		"default":     nil,
+		"bcj-none":    {"-Xbcj", "none"},
+		"try-x86":     {"-Xbcj", "x86"},
+		"normal-auto": {"-Xmode", "normal"},
+	}
+	for iname, in := range inputs {
+		for sname, args := range specs {
+			b.Run(iname+"/"+sname, func(b *testing.B) {
+				c, err := parseXZ(args, xzTestMiB)
+				require.NoError(b, err)
+				var out []byte
+				b.SetBytes(int64(len(in)))
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					out, err = c.Compress(out, in)
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(out))/float64(len(in)), "ratio")
+			})
+		}
+	}
+}
