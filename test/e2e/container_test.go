@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -212,6 +213,7 @@ func boot(t *testing.T, rootfs, images string, p *plan) *run {
 	if err := r.load(filepath.Join(out, "steps")); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("slowest steps: %s", slowest(r.log, 5))
 	return r
 }
 
@@ -239,6 +241,32 @@ func (r *run) load(dir string) error {
 		}
 	}
 	return nil
+}
+
+var stepTimeRE = regexp.MustCompile(`(?m)^e2e: step (\S+) rc=\d+ ms=(\d+):`)
+
+// slowest lists the n slowest steps of a plan log, for the timing report.
+func slowest(log string, n int) string {
+	type st struct {
+		name string
+		ms   int
+	}
+	var all []st
+	total := 0
+	for _, m := range stepTimeRE.FindAllStringSubmatch(log, -1) {
+		ms, _ := strconv.Atoi(m[2])
+		all = append(all, st{m[1], ms})
+		total += ms
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ms > all[j].ms })
+	if len(all) > n {
+		all = all[:n]
+	}
+	parts := []string{fmt.Sprintf("%d steps, %d ms in all", len(stepTimeRE.FindAllString(log, -1)), total)}
+	for _, s := range all {
+		parts = append(parts, fmt.Sprintf("%s %d ms", s.name, s.ms))
+	}
+	return strings.Join(parts, "; ")
 }
 
 var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*[A-Za-z]")

@@ -39,6 +39,7 @@ step() {
 	d=$STEPS/$name
 	mkdir -p "$d"
 	printf '%s\n' "$*" >"$d/cmd"
+	t0=$(date +%s%N)
 	case $(type "$1" 2>/dev/null) in
 	*function*)
 		timeout 30 sh -c '. "$0"; "$@"' "$LIB" "$@" >"$d/stdout" 2>"$d/stderr"
@@ -52,7 +53,8 @@ step() {
 	if [ "$rc" = 124 ]; then
 		ps -eo pid,stat,etime,wchan:32,args >"$d/ps" 2>&1
 	fi
-	log "step $name rc=$rc: $*"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	log "step $name rc=$rc ms=$ms: $*"
 	return 0
 }
 
