@@ -51,9 +51,13 @@ const (
 	maxSymlinkSize = 4096
 	// rdMetaCacheSize and rdFragCacheSize bound the reader's caches:
 	// metadata blocks are at most 8 KiB, fragment blocks one block size.
-	rdMetaCacheSize = 64
-	rdFragCacheSize = 4
-	rdDirCacheSize  = 16
+	// The directory cache holds up to rdDirCacheSize listings with
+	// rdDirCacheEntries entries in all (at most about 20 MB with 256-byte
+	// names); larger listings are decoded on every use.
+	rdMetaCacheSize   = 64
+	rdFragCacheSize   = 4
+	rdDirCacheSize    = 64
+	rdDirCacheEntries = 1 << 16
 )
 
 // Reader reads a SquashFS 4.0 image. It implements fs.FS, fs.ReadDirFS,
@@ -90,9 +94,9 @@ type rdMetaBlock struct {
 // on demand.
 func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	rd := &Reader{ra: r}
-	rd.metaCache.init(rdMetaCacheSize)
-	rd.fragCache.init(rdFragCacheSize)
-	rd.dirCache.init(rdDirCacheSize)
+	rd.metaCache.init(rdMetaCacheSize, rdMetaCacheSize)
+	rd.fragCache.init(rdFragCacheSize, rdFragCacheSize)
+	rd.dirCache.init(rdDirCacheSize, rdDirCacheEntries)
 
 	var buf [SuperblockSize]byte
 	if size < SuperblockSize {
@@ -274,7 +278,7 @@ func (r *Reader) metaBlock(pos, limit int64) (rdMetaBlock, error) {
 	}
 	b = rdMetaBlock{data: data, next: pos + 2 + n}
 	r.mu.Lock()
-	r.metaCache.put(pos, b)
+	r.metaCache.put(pos, b, 1)
 	r.mu.Unlock()
 	return b, nil
 }
@@ -400,21 +404,25 @@ func (r *Reader) loadFragmentIndex() error {
 	return nil
 }
 
-// rdLRU is a small least-recently-used cache; the caller locks.
+// rdLRU is a small least-recently-used cache bounded by its number of items
+// and by the total cost of the items (the caller states each item's cost);
+// the caller locks.
 type rdLRU[K comparable, V any] struct {
-	max   int
-	tick  uint64
-	items map[K]*rdLRUItem[V]
+	maxItems, maxCost int
+	cost              int
+	tick              uint64
+	items             map[K]*rdLRUItem[V]
 }
 
 type rdLRUItem[V any] struct {
 	v    V
+	cost int
 	used uint64
 }
 
-func (c *rdLRU[K, V]) init(max int) {
-	c.max = max
-	c.items = make(map[K]*rdLRUItem[V], max)
+func (c *rdLRU[K, V]) init(maxItems, maxCost int) {
+	c.maxItems, c.maxCost = maxItems, maxCost
+	c.items = make(map[K]*rdLRUItem[V], maxItems)
 }
 
 func (c *rdLRU[K, V]) get(k K) (V, bool) {
@@ -428,10 +436,18 @@ func (c *rdLRU[K, V]) get(k K) (V, bool) {
 	return it.v, true
 }
 
-// put adds k, evicting the least recently used entry when full (a linear
-// scan: the caches hold a few dozen entries).
-func (c *rdLRU[K, V]) put(k K, v V) {
-	if _, ok := c.items[k]; !ok && len(c.items) >= c.max {
+// put adds k, evicting least recently used items until both bounds hold
+// (a linear scan per eviction: the caches hold at most a few dozen items).
+// An item costing more than the whole budget is not cached.
+func (c *rdLRU[K, V]) put(k K, v V, cost int) {
+	if cost > c.maxCost {
+		return
+	}
+	if old, ok := c.items[k]; ok {
+		c.cost -= old.cost
+		delete(c.items, k)
+	}
+	for len(c.items) > 0 && (len(c.items) >= c.maxItems || c.cost+cost > c.maxCost) {
 		var oldest K
 		first := true
 		var min uint64
@@ -440,8 +456,10 @@ func (c *rdLRU[K, V]) put(k K, v V) {
 				oldest, min, first = key, it.used, false
 			}
 		}
+		c.cost -= c.items[oldest].cost
 		delete(c.items, oldest)
 	}
 	c.tick++
-	c.items[k] = &rdLRUItem[V]{v: v, used: c.tick}
+	c.items[k] = &rdLRUItem[V]{v: v, cost: cost, used: c.tick}
+	c.cost += cost
 }

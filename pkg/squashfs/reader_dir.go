@@ -36,7 +36,7 @@ func (r *Reader) listing(in *rdInode) ([]rdEntry, error) {
 		return nil, fmt.Errorf("directory inode %d: %w", in.Inode, err)
 	}
 	r.mu.Lock()
-	r.dirCache.put(in.Ref, ents)
+	r.dirCache.put(in.Ref, ents, len(ents)+1)
 	r.mu.Unlock()
 	return ents, nil
 }

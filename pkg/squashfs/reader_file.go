@@ -251,7 +251,7 @@ func (r *Reader) fragmentBlock(i uint32) ([]byte, error) {
 		return nil, fmt.Errorf("fragment %d: %w", i, err)
 	}
 	r.mu.Lock()
-	r.fragCache.put(i, b)
+	r.fragCache.put(i, b, 1)
 	r.mu.Unlock()
 	return b, nil
 }

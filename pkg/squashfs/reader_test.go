@@ -685,3 +685,32 @@ func TestReaderConcurrent(t *testing.T) {
 		assert.NoError(t, <-errs)
 	}
 }
+
+func TestReaderCacheBounds(t *testing.T) {
+	var c rdLRU[int, string]
+	c.init(3, 10)
+	c.put(1, "a", 4)
+	c.put(2, "b", 4)
+	_, ok := c.get(1) // 1 is now more recent than 2
+	require.True(t, ok)
+	c.put(3, "c", 4) // cost 12 > 10: evicts the least recently used, 2
+	_, ok = c.get(2)
+	assert.False(t, ok)
+	_, ok = c.get(1)
+	assert.True(t, ok)
+	c.put(4, "d", 1)
+	c.put(5, "e", 1) // 4 items > 3: evicts 3 (1 was used after it)
+	assert.Len(t, c.items, 3)
+	_, ok = c.get(3)
+	assert.False(t, ok)
+	c.put(6, "too big", 11)
+	_, ok = c.get(6)
+	assert.False(t, ok, "an item over the whole budget is not cached")
+	c.put(5, "e2", 2) // replacing keeps the accounting right
+	total := 0
+	for _, it := range c.items {
+		total += it.cost
+	}
+	assert.Equal(t, total, c.cost)
+	assert.LessOrEqual(t, c.cost, 10)
+}
