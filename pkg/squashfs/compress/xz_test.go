@@ -647,6 +647,18 @@ func TestXZModeNormal(t *testing.T) {
 		t.Error(err)
 	}
 
+	// A pooled encoder must not carry state from one block to the next:
+	// the image must not depend on which worker's encoder got a block.
+	a, b := xzTestData(100000, 30), xzTestData(90000, 31)
+	seq := xzTestNew(t, 128<<10, "-Xmode", "normal")
+	_, err = seq.Compress(nil, a)
+	require.NoError(t, err)
+	afterA, err := seq.Compress(nil, b)
+	require.NoError(t, err)
+	fresh, err := xzTestNew(t, 128<<10, "-Xmode", "normal").Compress(nil, b)
+	require.NoError(t, err)
+	assert.Equal(t, fresh, afterA, "same bytes whatever the encoder encoded before")
+
 	_, err = parseXZ([]string{"-Xmode", "extreme"}, xzTestMiB)
 	assert.ErrorIs(t, err, ErrBadOption)
 	_, err = parseXZ([]string{"-Xmode"}, xzTestMiB)
