@@ -2,6 +2,7 @@ package squashfs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mkportable/mkportable/internal/testutil"
@@ -219,4 +221,46 @@ func TestReaderRejectsHostileShapes(t *testing.T) {
 	if !errors.Is(err, ErrCorrupt) {
 		require.Error(t, err)
 	}
+}
+
+// TestReaderDirectoryCycle patches an uncompressed image so that the root
+// directory's entry "d" refers to the root inode itself: resolving through
+// it must fail with ErrLoop, and a walk must end.
+func TestReaderDirectoryCycle(t *testing.T) {
+	img := rdReadSeed(t, "testdata/fuzz/FuzzReader/mksquashfs-uncompressed")
+	r, err := NewReader(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	root, err := r.readInode(r.sb.RootInode)
+	require.NoError(t, err)
+	// Uncompressed metadata: a block's payload follows its 2-byte header.
+	at := int(r.sb.DirTableStart) + int(root.dirBlock) + 2 + int(root.dirOffset)
+	le := binary.LittleEndian
+	count := int(le.Uint32(img[at:])) + 1
+	base := le.Uint32(img[at+8:])
+	le.PutUint32(img[at+4:], uint32(r.sb.RootInode>>16)) // every entry of this header now points into the root's block
+	p := at + 12
+	found := false
+	for i := 0; i < count; i++ {
+		size := int(le.Uint16(img[p+6:])) + 1
+		if string(img[p+8:p+8+size]) == "d" {
+			le.PutUint16(img[p:], uint16(r.sb.RootInode&0xFFFF))
+			le.PutUint16(img[p+2:], uint16(int16(int64(root.Inode)-int64(base))))
+			found = true
+		}
+		p += 8 + size
+	}
+	require.True(t, found)
+
+	r, err = NewReader(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	_, err = r.Stat("d")
+	assert.ErrorIs(t, err, ErrLoop)
+	_, err = r.ReadDir("d/d/d")
+	assert.ErrorIs(t, err, ErrLoop)
+	walked := 0
+	_ = fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		walked++
+		require.Less(t, walked, 1000, "the walk must not descend into the cycle")
+		return nil
+	})
 }
