@@ -29,8 +29,10 @@
 //     and equal tail ends share one place in a fragment block;
 //   - inode and directory tables in 8 KiB metadata blocks, directory
 //     listings split into headers as the format requires, with a directory
-//     index for listings that span metadata blocks (the kernel uses it in
-//     lookup and readdir);
+//     index entry every 8 KiB of listing as mksquashfs makes them (the kernel
+//     uses the index in lookup and readdir; the same rule gives the same
+//     basic or extended directory inodes as mksquashfs, which sqfsdiff
+//     compares);
 //   - the compressor options record when the compressor has non-default
 //     settings; with compress "none" every block is raw and the superblock
 //     says so;
@@ -59,7 +61,8 @@
 // 2 x Workers + 3 blocks are in flight, each with an input buffer of
 // BlockSize bytes and a compressed output buffer of about the same size, plus
 // a 1 MiB output buffer and one zero block. With 1 MiB blocks and 2 workers
-// that is about 16 MiB, whatever the data size.
+// that is about 16 MiB, whatever the data size, plus what the compressor
+// keeps per concurrent call (an xz encoder's dictionary and match finder).
 //
 // Besides, every entry costs memory until Close: at most 512 bytes plus the
 // length of its name (the tree node, the name index, the duplicate and tail
