@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 
@@ -82,6 +83,14 @@ type Reader struct {
 	fragCache rdLRU[uint32, []byte]
 	dirCache  rdLRU[uint64, []rdEntry]
 }
+
+// The file system interfaces the Reader implements.
+var (
+	_ fs.FS         = (*Reader)(nil)
+	_ fs.ReadDirFS  = (*Reader)(nil)
+	_ fs.ReadFileFS = (*Reader)(nil)
+	_ fs.StatFS     = (*Reader)(nil)
+)
 
 // rdMetaBlock is one decoded metadata block and the position of the next.
 type rdMetaBlock struct {

@@ -28,8 +28,9 @@ type InodeInfo struct {
 	// Xattr is the extended-attribute index, 0xFFFFFFFF for none (and for
 	// basic inodes, which cannot have any).
 	Xattr uint32
-	// ParentInode is a directory's parent inode number (0 for the root in
-	// mksquashfs images... and the root's own number in some writers).
+	// ParentInode is a directory's parent inode number. For the root,
+	// format.adoc says it SHOULD be 0; mksquashfs writes the inode count
+	// plus one. The reader does not use it.
 	ParentInode uint32
 	// DirIndex is an extended directory's index (format.adoc "Directory
 	// Index"); the reader does not need it to look names up.
