@@ -72,8 +72,9 @@ in
   # $out/${pname}_${version}.raw, and systemd names the image `pname`.
   pname,
   version,
-  # Unit files (derivations or paths); each is copied to /etc/systemd/system
-  # under its store name without the hash ("demo.service").
+  # Unit files (derivations, paths, or files inside a store path); each is
+  # copied to /etc/systemd/system under its store name without the hash
+  # ("demo.service").
   units,
   # Written to /etc/os-release.
   description ? null,
@@ -161,6 +162,8 @@ let
   result = drv // passthru // { inherit passthru meta; };
 in
 if unusedTools != [ ] then
-  warn "portableService (mkportable): ${builtins.concatStringsSep " and " unusedTools} is ignored: mkportable writes the SquashFS image itself" result
+  warn "portableService (mkportable): ${builtins.concatStringsSep " and " unusedTools} ${
+    if builtins.length unusedTools > 1 then "are" else "is"
+  } ignored: mkportable writes the SquashFS image itself" result
 else
   result
