@@ -18,6 +18,8 @@ build-users-group =
 substituters =
 experimental-features = nix-command flakes'
 unset NIX_REMOTE
+# Where the Go tarball installs itself (as test/run.sh assumes too).
+export PATH="$PATH:/usr/local/go/bin"
 
 if [ "$(id -u)" != 0 ]; then
   echo "nix/build-demo.sh: run as root (single-user Nix store)" >&2
