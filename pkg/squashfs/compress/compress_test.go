@@ -2,13 +2,20 @@ package compress
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mkportable/mkportable/internal/testutil"
 )
 
 // ctData returns n bytes of a chosen kind: "text" compresses well, "random"
@@ -288,4 +295,36 @@ func TestNoneStoresRaw(t *testing.T) {
 	d, err := c.Decompress(nil, z, len(src))
 	require.NoError(t, err)
 	assert.Equal(t, src, d)
+}
+
+// TestOptionsRecordMatchesMksquashfs: for the same settings, mksquashfs
+// writes exactly the options record our compressor returns (and none where
+// we return nil). The record follows the 96-byte superblock as an
+// uncompressed metadata block when flag 0x0400 is set (format.adoc "The
+// Superblock", "Compression Options").
+func TestOptionsRecordMatchesMksquashfs(t *testing.T) {
+	mk := testutil.RequireTool(t, "mksquashfs")
+	src := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(src, "f"), ctData("text", 1000), 0o644))
+	for _, spec := range []string{"gzip", "gzip -Xcompression-level 9", "gzip -Xcompression-level 3", "gzip -Xcompression-level 5 -Xwindow-size 15",
+		"zstd", "zstd -Xcompression-level 15", "zstd -Xcompression-level 19", "zstd -Xcompression-level 1", "lz4", "lz4 -Xhc"} {
+		c, err := Parse(spec, 128<<10)
+		require.NoError(t, err)
+		img := filepath.Join(t.TempDir(), "img")
+		args := append([]string{src, img, "-noappend", "-quiet", "-no-progress", "-comp"}, strings.Fields(spec)...)
+		out, err := exec.Command(mk, args...).CombinedOutput()
+		require.NoError(t, err, "%s: %s", spec, out)
+		data, err := os.ReadFile(img)
+		require.NoError(t, err)
+		require.Greater(t, len(data), 98)
+		assert.Equal(t, uint16(c.ID()), binary.LittleEndian.Uint16(data[20:]), "%s: compressor id", spec)
+		var record []byte
+		if binary.LittleEndian.Uint16(data[24:])&0x0400 != 0 {
+			hdr := binary.LittleEndian.Uint16(data[96:])
+			require.NotZero(t, hdr&0x8000, "%s: the record is stored uncompressed", spec)
+			n := int(hdr & 0x7FFF)
+			record = data[98 : 98+n]
+		}
+		assert.Equal(t, record, c.Options(), "%s: options record", spec)
+	}
 }
