@@ -175,6 +175,13 @@ func boot(t *testing.T, rootfs, images string, p *plan) *run {
 		// reads them as its kernel command line (systemd(1)).
 		"systemd.wants=e2e.service",
 	}
+	// One boot of this tree at a time (nspawn locks the directory too, and
+	// a second test process would fail rather than wait).
+	unlock, err := lockFile(filepath.Join(filepath.Dir(rootfs), ".boot.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), bootTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "systemd-nspawn", args...)

@@ -22,8 +22,7 @@ func TestPortabled(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "systemd-nspawn", "debootstrap", "mksquashfs", "unsquashfs")
 	start := time.Now()
-	rootfs := ensureRootfs(t)
-	t.Logf("root file system ready after %s", time.Since(start).Round(time.Millisecond))
+	waitRootfs := startRootfs(t)
 	nix := nixtest.Setup(t)
 	mkportable := filepath.Join(nix.Mkportable, "bin", "mkportable")
 	images := keepOnFailure(t, "mkportable-e2e-images-")
@@ -123,6 +122,8 @@ func TestPortabled(t *testing.T) {
 	}
 
 	t.Logf("images ready after %s", time.Since(start).Round(time.Millisecond))
+	rootfs := waitRootfs(t)
+	t.Logf("root file system ready after %s", time.Since(start).Round(time.Millisecond))
 	r := boot(t, rootfs, images, p)
 	for _, f := range checks {
 		f(t, r)

@@ -52,48 +52,97 @@ func cacheRoot() string {
 	return "/var/cache/mkportable-e2e"
 }
 
-// ensureRootfs returns a complete bookworm tree for systemd-nspawn, building
-// it with debootstrap when no complete cached copy exists. The tree is built
-// under a temporary name and renamed into place only when debootstrap
-// succeeded, so an interrupted run never leaves a tree that looks reusable.
-// The tree itself is never modified afterwards: the container boots it with
-// --volatile=overlay.
-func ensureRootfs(t *testing.T) string {
-	t.Helper()
+// startRootfs begins making a complete bookworm tree for systemd-nspawn in
+// the background (debootstrap takes a minute or two, as long as the image
+// builds) and returns the function that waits for it: it logs what
+// happened, skips or fails t as testutil says when the host cannot provide
+// it, and returns the tree. If the test ends first, debootstrap is killed.
+func startRootfs(t *testing.T) func(t *testing.T) string {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan rootfsResult, 1)
+	go func() { ch <- prepareRootfs(ctx) }()
+	var res *rootfsResult
+	wait := func() rootfsResult {
+		if res == nil {
+			r := <-ch
+			res = &r
+		}
+		return *res
+	}
+	t.Cleanup(func() {
+		cancel()
+		wait()
+	})
+	return func(t *testing.T) string {
+		t.Helper()
+		r := wait()
+		for _, n := range r.notes {
+			t.Log(n)
+		}
+		if r.unavailable != "" {
+			testutil.Unavailable(t, r.unavailable)
+			return ""
+		}
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		return r.dir
+	}
+}
+
+type rootfsResult struct {
+	dir         string
+	notes       []string // what was done, for the test log
+	unavailable string   // why this host cannot provide the tree
+	err         error    // a broken cache or harness
+}
+
+// prepareRootfs returns a complete tree, building it with debootstrap when
+// no complete cached copy exists. The tree is built under a temporary name
+// and renamed into place only when debootstrap succeeded, so an interrupted
+// run never leaves a tree that looks reusable. The tree itself is never
+// modified afterwards: the container boots it with --volatile=overlay.
+func prepareRootfs(ctx context.Context) (res rootfsResult) {
+	note := func(format string, args ...any) { res.notes = append(res.notes, fmt.Sprintf(format, args...)) }
 	mirror, err := debianMirror()
 	if err != nil {
-		testutil.Unavailable(t, fmt.Sprintf("no Debian mirror to debootstrap from: %v", err))
-		return ""
+		res.unavailable = fmt.Sprintf("no Debian mirror to debootstrap from: %v", err)
+		return res
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{
 		rootfsStamp, rootfsSuite, rootfsVariant, rootfsInclude, mirror,
 	}, "\n")))
 	root := cacheRoot()
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		t.Fatalf("creating the root file system cache: %v", err)
+		res.err = fmt.Errorf("creating the root file system cache: %w", err)
+		return res
 	}
 	dir := filepath.Join(root, rootfsSuite+"-"+hex.EncodeToString(sum[:])[:12])
 
 	unlock, err := lockFile(filepath.Join(root, ".lock"))
 	if err != nil {
-		t.Fatalf("locking the root file system cache: %v", err)
+		res.err = fmt.Errorf("locking the root file system cache: %w", err)
+		return res
 	}
 	defer unlock()
 
 	if os.Getenv(envRebuild) == "1" {
 		if err := os.RemoveAll(dir); err != nil {
-			t.Fatalf("removing the cached root file system for a rebuild: %v", err)
+			res.err = fmt.Errorf("removing the cached root file system for a rebuild: %w", err)
+			return res
 		}
 	}
 	if _, err := os.Stat(dir); err == nil {
 		err := rootfsComplete(dir)
 		if err == nil {
-			t.Logf("reusing the cached root file system %s (%s=1 rebuilds it)", dir, envRebuild)
-			return dir
+			note("reusing the cached root file system %s (%s=1 rebuilds it)", dir, envRebuild)
+			res.dir = dir
+			return res
 		}
-		t.Logf("cached root file system %s is incomplete, rebuilding it: %v", dir, err)
+		note("cached root file system %s is incomplete, rebuilding it: %v", dir, err)
 		if err := os.RemoveAll(dir); err != nil {
-			t.Fatalf("removing the incomplete root file system: %v", err)
+			res.err = fmt.Errorf("removing the incomplete root file system: %w", err)
+			return res
 		}
 	}
 
@@ -101,26 +150,30 @@ func ensureRootfs(t *testing.T) string {
 	stale, _ := filepath.Glob(filepath.Join(root, "*.tmp"))
 	for _, s := range stale {
 		if err := os.RemoveAll(s); err != nil {
-			t.Fatalf("removing the partial root file system %s: %v", s, err)
+			res.err = fmt.Errorf("removing the partial root file system %s: %w", s, err)
+			return res
 		}
 	}
 	tmp := dir + ".tmp"
 	logPath := dir + ".debootstrap.log"
 	start := time.Now()
-	t.Logf("debootstrap %s from %s into %s", rootfsSuite, mirror, dir)
-	if err := debootstrap(tmp, mirror, logPath); err != nil {
-		testutil.Unavailable(t, fmt.Sprintf("cannot build the Debian root file system: %v\n%s",
-			err, tail(readFileString(logPath), 30)))
-		return ""
+	note("debootstrap %s from %s into %s", rootfsSuite, mirror, dir)
+	if err := debootstrap(ctx, tmp, mirror, logPath); err != nil {
+		res.unavailable = fmt.Sprintf("cannot build the Debian root file system: %v\n%s",
+			err, tail(readFileString(logPath), 30))
+		return res
 	}
 	if err := rootfsComplete(tmp); err != nil {
-		t.Fatalf("debootstrap succeeded but %s is incomplete: %v", tmp, err)
+		res.err = fmt.Errorf("debootstrap succeeded but %s is incomplete: %w", tmp, err)
+		return res
 	}
 	if err := os.Rename(tmp, dir); err != nil {
-		t.Fatalf("moving the new root file system into place: %v", err)
+		res.err = fmt.Errorf("moving the new root file system into place: %w", err)
+		return res
 	}
-	t.Logf("debootstrap took %s", time.Since(start).Round(time.Second))
-	return dir
+	note("debootstrap took %s", time.Since(start).Round(time.Second))
+	res.dir = dir
+	return res
 }
 
 // rootfsComplete checks that dir holds the programs the plan needs.
@@ -137,7 +190,7 @@ func rootfsComplete(dir string) error {
 	return nil
 }
 
-func debootstrap(target, mirror, logPath string) error {
+func debootstrap(ctx context.Context, target, mirror, logPath string) error {
 	if err := os.RemoveAll(target); err != nil {
 		return fmt.Errorf("removing %s: %w", target, err)
 	}
@@ -146,13 +199,18 @@ func debootstrap(target, mirror, logPath string) error {
 		return fmt.Errorf("creating %s: %w", logPath, err)
 	}
 	defer logf.Close()
-	// debootstrap takes about a minute; ten is a hung mirror.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	// debootstrap takes one or two minutes; ten is a hung mirror.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "debootstrap",
 		"--variant="+rootfsVariant, "--include="+rootfsInclude, rootfsSuite, target, mirror)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
+	// Its own process group, so that cancelling kills dpkg and the rest
+	// of what it runs, not just the script; and killed with the test
+	// process, so no orphan keeps writing into a tree the next run cleans.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("debootstrap %s %s (log %s): %w", rootfsSuite, mirror, logPath, err)
 	}
