@@ -2,12 +2,15 @@ package lzma
 
 import (
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
+// Benchmarks take LZMA_NICE and LZMA_DEPTH like the corpus measurement.
+//
 // benchInput is 1 MiB of real data: system binaries, or LZMA_BENCH_FILE.
 func benchInput(b *testing.B) []byte {
 	if p := os.Getenv("LZMA_BENCH_FILE"); p != "" {
@@ -19,6 +22,13 @@ func benchInput(b *testing.B) []byte {
 }
 
 func benchmarkEncode(b *testing.B, data []byte, opts Options) {
+	for name, field := range map[string]*int{"LZMA_NICE": &opts.NiceLen, "LZMA_DEPTH": &opts.Depth} {
+		if s := os.Getenv(name); s != "" {
+			n, err := strconv.Atoi(s)
+			require.NoError(b, err, name)
+			*field = n
+		}
+	}
 	e, err := NewEncoder(opts)
 	require.NoError(b, err)
 	var out []byte

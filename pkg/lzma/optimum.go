@@ -434,8 +434,17 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			offs++
 		}
 		dist := ms[offs].dist
+		// From length 5 on the distance is coded in the same context,
+		// so its price is computed once per distance.
+		lenPrices := &e.lenEnc.prices[ps]
+		far := normalMatchPrice + e.distPrice(dist, numLenToPosStates-1)
 		for l := startLen; ; l++ {
-			p := normalMatchPrice + e.distLenPrice(dist, uint32(l), ps)
+			var p uint32
+			if l >= numLenToPosStates+matchLenMin {
+				p = far + lenPrices[l-matchLenMin]
+			} else {
+				p = normalMatchPrice + e.distLenPrice(dist, uint32(l), ps)
+			}
 			if nd := &opt[cur+l]; p < nd.price {
 				nd.set(p, int32(cur), int32(dist)+numReps)
 			}
@@ -472,6 +481,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 				break
 			}
 			dist = ms[offs].dist
+			far = normalMatchPrice + e.distPrice(dist, numLenToPosStates-1)
 		}
 	}
 }
