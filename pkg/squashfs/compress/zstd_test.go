@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -78,4 +79,31 @@ func TestZstdInteropCLI(t *testing.T) {
 		require.NoError(t, err, "our decoder on zstd %s", level)
 		assert.True(t, bytes.Equal(src, out))
 	}
+}
+
+// TestZstdEncodersBoundedByConcurrency: sequential use keeps one encoder;
+// concurrent use keeps at most one per concurrent caller.
+func TestZstdEncodersBoundedByConcurrency(t *testing.T) {
+	c, err := Parse("zstd -Xcompression-level 1", 128<<10)
+	require.NoError(t, err)
+	z := c.(*zstdCompressor)
+	src := ctData("text", 10000)
+	for i := 0; i < 5; i++ {
+		_, err := c.Compress(nil, src)
+		require.NoError(t, err)
+	}
+	assert.Len(t, z.idle, 1)
+	var wg sync.WaitGroup
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				_, _ = c.Compress(nil, src)
+			}
+		}()
+	}
+	wg.Wait()
+	assert.LessOrEqual(t, len(z.idle), 3)
+	assert.GreaterOrEqual(t, len(z.idle), 1)
 }
