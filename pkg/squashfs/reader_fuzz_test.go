@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mkportable/mkportable/internal/testutil"
+	"github.com/mkportable/mkportable/pkg/squashfs/compress"
 )
 
 // FuzzReader opens arbitrary bytes as an image and does everything a user
@@ -196,6 +197,50 @@ func TestGenerateReaderFuzzSeeds(t *testing.T) {
 		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", data)
 		must(os.WriteFile(filepath.Join(dir, "mksquashfs-"+s.name), []byte(body), 0o644))
 	}
+
+	// Images of this package's Writer, whose layout choices differ.
+	for _, spec := range []string{"gzip", "zstd -Xcompression-level 3", "lz4"} {
+		comp, err := compress.Parse(spec, 4096)
+		require.NoError(t, err)
+		var buf rdSeekBuffer
+		w, err := NewWriter(&buf, Options{BlockSize: 4096, Compressor: comp, Workers: 1})
+		require.NoError(t, err)
+		must(w.AddFS(DirFS(src), AddOptions{}))
+		must(w.Close())
+		var sb Superblock
+		require.NoError(t, sb.UnmarshalBinary(buf.b))
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", buf.b[:sb.BytesUsed])
+		must(os.WriteFile(filepath.Join(dir, "writer-"+strings.Fields(spec)[0]), []byte(body), 0o644))
+	}
+}
+
+// rdSeekBuffer is an in-memory io.WriteSeeker.
+type rdSeekBuffer struct {
+	b   []byte
+	off int
+}
+
+func (s *rdSeekBuffer) Write(p []byte) (int, error) {
+	if need := s.off + len(p); need > len(s.b) {
+		s.b = append(s.b, make([]byte, need-len(s.b))...)
+	}
+	copy(s.b[s.off:], p)
+	s.off += len(p)
+	return len(p), nil
+}
+
+func (s *rdSeekBuffer) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += int64(s.off)
+	case io.SeekEnd:
+		offset += int64(len(s.b))
+	}
+	if offset < 0 {
+		return 0, errors.New("negative seek")
+	}
+	s.off = int(offset)
+	return offset, nil
 }
 
 // TestReaderRejectsHostileShapes covers hand-made corruptions the fuzzer
