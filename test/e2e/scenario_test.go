@@ -90,6 +90,7 @@ func (s service) planRun(p *plan, profile string) {
 	} else {
 		p.step(k+".fetch", "fetch", s.url, "50")
 	}
+	p.step(k+".is-active", append([]string{"systemctl", "is-active"}, s.enabled...)...)
 	for _, u := range s.units {
 		p.step(k+".state."+u, "systemctl", "show",
 			"-p", "LoadState", "-p", "ActiveState", "-p", "SubState", "-p", "Result",
@@ -138,6 +139,12 @@ func (s service) checkRuns(t *testing.T, r *run, profile string) {
 		assert.Contains(t, st.Stdout, s.page, "%s", st)
 	})
 	t.Run("units", func(t *testing.T) {
+		// systemctl is-active prints one state per unit, in argument
+		// order; its exit code only says whether at least one is active
+		// (systemctl(1)), so the printed states are the answer.
+		st := r.step(t, k+".is-active")
+		assert.Equal(t, 0, st.RC, "%s", st)
+		assert.Equal(t, strings.Repeat("active\n", len(s.enabled)), st.Stdout, "%s", st)
 		for _, u := range s.enabled {
 			props := unitProps(r.step(t, k+".state."+u).Stdout)
 			assert.Equal(t, "active", props["ActiveState"], "%s is not active: %v\n%s", u, props, r.journalOf(k, u))
@@ -208,6 +215,16 @@ func (s service) checkNetworkDenied(t *testing.T, r *run, profile string, wantRe
 		assert.Contains(t, st.Stderr, "Couldn't connect to server", "%s", st)
 	})
 	t.Run("other-units", func(t *testing.T) {
+		st := r.step(t, k+".is-active")
+		var want strings.Builder
+		for _, u := range s.enabled {
+			if u == s.main {
+				want.WriteString("failed\n")
+			} else {
+				want.WriteString("active\n")
+			}
+		}
+		assert.Equal(t, want.String(), st.Stdout, "is-active of %v\n%s", s.enabled, st)
 		// Units that open no socket of their own are unaffected.
 		for _, u := range s.enabled {
 			if u == s.main {
