@@ -53,8 +53,9 @@ func TestReaderReadsWriterImages(t *testing.T) {
 			assert.Equal(t, comp.ID(), r.Compressor().ID())
 			assert.Equal(t, uint32(bs), r.Superblock().BlockSize)
 			assert.Equal(t, uint32(1234567890), r.Superblock().ModTime)
-			rtCompareTreeWith(t, src, r, rtExpect{allRoot: true, mtime: 1234567890})
-			rtCheckSemantics(t, r)
+			x := rtExpect{allRoot: true, mtime: 1234567890}
+			rtCompareTreeWith(t, src, r, x)
+			rtCheckSemantics(t, r, x)
 		})
 	}
 }
