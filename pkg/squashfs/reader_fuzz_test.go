@@ -135,13 +135,33 @@ func rdReadSeed(t *testing.T, path string) []byte {
 	return []byte(s)
 }
 
-// TestGenerateReaderFuzzSeeds writes the seed corpus. It runs only when
-// asked:
+// TestGenerateReaderFuzzSeeds makes the seed corpus. Asked to, it rewrites
+// testdata/fuzz/FuzzReader:
 //
 //	MKPORTABLE_WRITE_FUZZ_SEEDS=1 go test ./pkg/squashfs/ -run TestGenerateReaderFuzzSeeds
+//
+// Otherwise it generates into a temporary directory and checks that the
+// committed mksquashfs seeds are exactly what it makes (mksquashfs output is
+// reproducible with fixed times), so the corpus and its generator cannot
+// drift apart. The Writer's seeds are only checked to open
+// (TestReaderFuzzSeedsOpen): they change whenever the Writer's layout does.
 func TestGenerateReaderFuzzSeeds(t *testing.T) {
+	committed := filepath.Join("testdata", "fuzz", "FuzzReader")
+	dir := committed
 	if os.Getenv("MKPORTABLE_WRITE_FUZZ_SEEDS") != "1" {
-		t.Skip("set MKPORTABLE_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz/FuzzReader")
+		dir = t.TempDir()
+		defer func() {
+			made, err := filepath.Glob(filepath.Join(dir, "mksquashfs-*"))
+			require.NoError(t, err)
+			require.NotEmpty(t, made)
+			for _, m := range made {
+				want, err := os.ReadFile(m)
+				require.NoError(t, err)
+				got, err := os.ReadFile(filepath.Join(committed, filepath.Base(m)))
+				require.NoError(t, err)
+				require.True(t, bytes.Equal(want, got), "%s differs from what the generator makes now: rerun it with MKPORTABLE_WRITE_FUZZ_SEEDS=1", filepath.Base(m))
+			}
+		}()
 	}
 	testutil.RequireRoot(t)
 	src := t.TempDir()
@@ -169,7 +189,6 @@ func TestGenerateReaderFuzzSeeds(t *testing.T) {
 	}
 
 	mk := testutil.RequireTool(t, "mksquashfs")
-	dir := filepath.Join("testdata", "fuzz", "FuzzReader")
 	must(os.MkdirAll(dir, 0o755))
 	base := []string{"-noappend", "-quiet", "-no-progress", "-all-time", "0", "-mkfs-time", "0", "-b", "4096"}
 	seeds := []struct {
