@@ -92,6 +92,11 @@ func (s service) planRun(p *plan, profile string) {
 	}
 	p.step(k+".is-active", append([]string{"systemctl", "is-active"}, s.enabled...)...)
 	for _, u := range s.units {
+		if contains(s.oneshot, u) {
+			// A timer may have started it again meanwhile (a loaded
+			// machine, a short OnActiveSec=): let that run finish too.
+			p.call("settle", u)
+		}
 		p.step(k+".state."+u, "systemctl", "show",
 			"-p", "LoadState", "-p", "ActiveState", "-p", "SubState", "-p", "Result",
 			"-p", "ExecMainCode", "-p", "ExecMainStatus", "-p", "NRestarts", u)
@@ -323,4 +328,13 @@ func parseOSRelease(text string) map[string]string {
 		}
 	}
 	return m
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
