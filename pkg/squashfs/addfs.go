@@ -80,7 +80,7 @@ func (w *Writer) addFile(fsys fs.FS, p, name string, info fs.FileInfo, opts AddO
 	h := Header{Name: name, Mode: mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)}
 	st, _ := info.Sys().(*syscall.Stat_t)
 	if st != nil && !mode.IsDir() && !opts.NoHardlinks && st.Nlink > 1 {
-		key := devIno{uint64(st.Dev), uint64(st.Ino)}
+		key := devIno{uint64(st.Dev), uint64(st.Ino)} //nolint:unconvert // Stat_t field types differ between architectures
 		if first, ok := w.hardlinks[key]; ok {
 			return w.WriteHeader(&Header{Name: name, Type: TypeLink, Linkname: first})
 		}
@@ -97,7 +97,7 @@ func (w *Writer) addFile(fsys fs.FS, p, name string, info fs.FileInfo, opts AddO
 		if err != nil {
 			return fmt.Errorf("squashfs: reading %s: %w", p, err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only: nothing to lose on close
 		if err := w.WriteHeader(&h); err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (w *Writer) addFile(fsys fs.FS, p, name string, info fs.FileInfo, opts AddO
 		if mode&fs.ModeCharDevice != 0 {
 			h.Type = TypeChar
 		}
-		h.Devmajor, h.Devminor = decodeHostDev(uint64(st.Rdev))
+		h.Devmajor, h.Devminor = decodeHostDev(uint64(st.Rdev)) //nolint:unconvert // Stat_t field types differ between architectures
 		return w.WriteHeader(&h)
 	}
 	return fmt.Errorf("squashfs: %s: unsupported file type %v", p, mode.Type())

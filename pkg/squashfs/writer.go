@@ -287,7 +287,7 @@ func (w *Writer) WriteHeader(h *Header) error {
 	case TypeLink:
 		target, err := w.lookup(h.Linkname)
 		if err != nil {
-			return w.fail(fmt.Errorf("%w: %s: hard link target %q: %v", ErrInvalidHeader, h.Name, h.Linkname, err))
+			return w.fail(fmt.Errorf("%w: %s: hard link target %q: %w", ErrInvalidHeader, h.Name, h.Linkname, err))
 		}
 		target = target.resolve()
 		if target.typ == TypeDir {

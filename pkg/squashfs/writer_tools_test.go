@@ -122,7 +122,7 @@ func wtStatTree(t *testing.T, root string) (map[string]wtStat, map[string]uint64
 		info, err := os.Lstat(p)
 		require.NoError(t, err)
 		st := info.Sys().(*syscall.Stat_t)
-		s := wtStat{Mode: info.Mode(), Nlink: uint64(st.Nlink), UID: st.Uid, GID: st.Gid, MTime: st.Mtim.Sec}
+		s := wtStat{Mode: info.Mode(), Nlink: uint64(st.Nlink), UID: st.Uid, GID: st.Gid, MTime: st.Mtim.Sec} //nolint:unconvert // Nlink is uint32 on some architectures
 		switch {
 		case info.Mode().IsRegular():
 			s.Size = info.Size()
@@ -268,5 +268,5 @@ func TestWriterKernelLargeDirectory(t *testing.T) {
 	}
 	st, err := os.Stat(filepath.Join(mnt, "mixed"))
 	require.NoError(t, err)
-	assert.Equal(t, uint64(602), uint64(st.Sys().(*syscall.Stat_t).Nlink))
+	assert.Equal(t, uint64(602), uint64(st.Sys().(*syscall.Stat_t).Nlink)) //nolint:unconvert // Nlink is uint32 on some architectures
 }
