@@ -23,17 +23,19 @@ type Options struct {
 	PB       int
 }
 
-// Errors for invalid options.
+// Errors for invalid options and inputs.
 var (
-	ErrOptions = errors.New("lzma: invalid options")
+	ErrOptions  = errors.New("lzma: invalid options")
+	ErrTooLarge = errors.New("lzma: input too large")
 )
 
 const (
-	defaultDictCap = 8 << 20
-	defaultNiceLen = 128
-	defaultDepth   = 64
-	minDictSize    = 4096
-	maxDictSize    = 1536 << 20
+	maxInput       uint64 = 1<<32 - 2
+	defaultDictCap        = 8 << 20
+	defaultNiceLen        = 128
+	defaultDepth          = 64
+	minDictSize           = 4096
+	maxDictSize           = 1536 << 20
 
 	// LZMA2 chunk limits: the uncompressed size is stored in 21 bits and
 	// the compressed one in 16 bits, both minus one.
@@ -190,6 +192,10 @@ func (e *Encoder) updatePrices() {
 // is independent; the properties byte is Props().
 func (e *Encoder) EncodeLZMA2(dst, src []byte) ([]byte, error) {
 	out := dst[:0]
+	if uint64(len(src)) > maxInput {
+		// Match finder positions are 32-bit.
+		return out, fmt.Errorf("%w: %d bytes (at most %d in one call)", ErrTooLarge, len(src), maxInput)
+	}
 	dictSize := e.DictSizeFor(len(src))
 	e.src = src
 	e.mf.reset(src, dictSize)

@@ -44,7 +44,6 @@ func (n *optNode) set(price uint32, posPrev, backPrev int32) {
 
 // optimizer holds the parser's state between symbols.
 type optimizer struct {
-	greedy bool
 	opt    []optNode
 	steps  []step
 	stepAt int
@@ -74,9 +73,6 @@ func (o *optimizer) next(e *Encoder, pos int) step {
 		s := o.steps[o.stepAt]
 		o.stepAt++
 		return s
-	}
-	if o.greedy {
-		return e.greedyStep(pos)
 	}
 	o.steps = o.steps[:0]
 	o.stepAt = 1
