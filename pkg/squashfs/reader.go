@@ -372,8 +372,10 @@ func (r *Reader) tableLocations(name string, pos uint64, count uint64, esize int
 	for i := range locs {
 		locs[i] = binary.LittleEndian.Uint64(raw[i*8:])
 		// Lookup table blocks lie after the directory table (the kernel
-		// checks each table's first block against the next table's).
-		if locs[i] <= r.sb.DirTableStart || locs[i] >= uint64(r.end) {
+		// checks each table's first block against the next table's). An
+		// image with an empty root has an empty directory table, so the
+		// first lookup block may start exactly where it does.
+		if locs[i] < r.sb.DirTableStart || locs[i] >= uint64(r.end) {
 			return nil, fmt.Errorf("%w: %s table block %d at %d", ErrCorrupt, name, i, locs[i])
 		}
 	}

@@ -749,3 +749,22 @@ func TestReaderCacheBounds(t *testing.T) {
 	assert.Equal(t, total, c.cost)
 	assert.LessOrEqual(t, c.cost, 10)
 }
+
+// TestReaderEmptyRoot: an image whose root is empty has an empty directory
+// table, so the id table's first block starts exactly at DirTableStart. The
+// kernel and unsquashfs accept that layout; so must the reader.
+func TestReaderEmptyRoot(t *testing.T) {
+	var buf wtTruncBuffer
+	w, err := NewWriter(&buf, Options{BlockSize: 4096, Workers: 1})
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	img := buf.b
+	r, err := NewReader(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	entries, err := r.ReadDir(".")
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+	fi, err := r.Stat(".")
+	require.NoError(t, err)
+	assert.True(t, fi.IsDir())
+}
