@@ -171,12 +171,35 @@ func inspectImage(file string) *inspectReport {
 	return rep
 }
 
+// maxOSReleaseSize bounds how much of an os-release file inspect reads: the
+// image's inode states the size, and a hostile image must not make inspect
+// allocate whatever it claims. Real os-release files are well under 1 KiB.
+const maxOSReleaseSize = 1 << 20
+
+// readSmallFile reads name from the image, failing when it is larger than max
+// bytes instead of reading it.
+func readSmallFile(r *squashfs.Reader, name string, max int64) ([]byte, error) {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading /%s: %w", name, err)
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("/%s is larger than %d bytes", name, max)
+	}
+	return b, nil
+}
+
 // checkOSRelease reads /etc/os-release, else /usr/lib/os-release, as
 // portabled does (symlinks resolved inside the image by the reader).
 func checkOSRelease(r *squashfs.Reader, rep *inspectReport) {
 	var data []byte
 	for _, p := range []string{"etc/os-release", "usr/lib/os-release"} {
-		b, err := r.ReadFile(p)
+		b, err := readSmallFile(r, p, maxOSReleaseSize)
 		if err == nil {
 			data, rep.OSReleasePath = b, "/"+p
 			break

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -272,3 +273,14 @@ func TestImageName(t *testing.T) {
 }
 
 var _ fs.FS = (*squashfs.Reader)(nil)
+
+// TestInspectOversizedOSRelease: inspect reads os-release through a size cap,
+// so an image claiming a huge file cannot make it allocate that much; such a
+// file counts as unreadable.
+func TestInspectOversizedOSRelease(t *testing.T) {
+	m := goodImageEntries()
+	m["etc/os-release"] = inspectFile("ID=nixos\n" + strings.Repeat("#", maxOSReleaseSize))
+	rep, code := inspectJSON(t, writeInspectImage(t, "demo_1.raw", m))
+	assert.Equal(t, 1, code)
+	assert.Contains(t, problemCodes(rep), codeNoOSRelease)
+}
