@@ -59,8 +59,8 @@ func TestPortabled(t *testing.T) {
 	// The demo, built by real Nix through nix/portable-service.nix.
 	demo := demoService(t, nix, mkportable, images, "demo", "")
 	demo.planInspect(p)
-	for _, profile := range []string{"default", "trusted", "strict", "nonetwork"} {
-		demo.planRun(p, profile)
+	for _, mode := range []string{"default", "trusted", "strict", "nonetwork", runtimeMode} {
+		demo.planRun(p, mode)
 	}
 	check("demo", func(t *testing.T, r *run) {
 		demo.checkInspect(t, r)
@@ -70,6 +70,7 @@ func TestPortabled(t *testing.T) {
 		// fails the same way each time, then the start limit stops it.
 		t.Run("strict", func(t *testing.T) { demo.checkNetworkDenied(t, r, "strict", 5) })
 		t.Run("nonetwork", func(t *testing.T) { demo.checkNetworkDenied(t, r, "nonetwork", 5) })
+		t.Run("runtime", func(t *testing.T) { demo.checkRuns(t, r, runtimeMode) })
 	})
 
 	// The same demo with zstd and 64 KiB blocks: another compressor and

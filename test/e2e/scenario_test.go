@@ -65,13 +65,45 @@ func (s service) checkInspect(t *testing.T, r *run) {
 // checkNetworkDenied.
 func denies(profile string) bool { return profile == "strict" || profile == "nonetwork" }
 
+// A run's mode is a profile name for --profile=, "" for portablectl's
+// default, or runtimeMode: the default profile attached with --runtime, as
+// NixOS's own test (nixos/tests/systemd-portabled.nix) does; the units then
+// live under /run and are gone at reboot.
+const runtimeMode = "runtime"
+
+func attachFlags(mode string) []string {
+	switch mode {
+	case "":
+		return nil
+	case runtimeMode:
+		return []string{"--runtime"}
+	default:
+		return []string{"--profile=" + mode}
+	}
+}
+
+func profileOf(mode string) string {
+	if mode == "" || mode == runtimeMode {
+		return "default"
+	}
+	return mode
+}
+
+func attachedDir(mode string) string {
+	if mode == runtimeMode {
+		return "/run/systemd/system.attached/"
+	}
+	return "/etc/systemd/system.attached/"
+}
+
 // planRun attaches the image with profile ("" = portablectl's default),
 // lets the units settle, fetches the page, reads the journal, detaches.
 func (s service) planRun(p *plan, profile string) {
 	k := s.runKey(profile)
-	attach := []string{"portablectl", "attach", "--now"}
-	if profile != "" {
-		attach = append(attach, "--profile="+profile)
+	attach := append([]string{"portablectl", "attach", "--now"}, attachFlags(profile)...)
+	detach := []string{"portablectl", "detach", "--now"}
+	if profile == runtimeMode {
+		detach = append(detach, "--runtime")
 	}
 	p.call("mark", k)
 	p.step(k+".attach", append(attach, s.image)...)
@@ -118,7 +150,7 @@ func (s service) planRun(p *plan, profile string) {
 		}
 		p.step(k+".journal."+u, "journal", k, u, want)
 	}
-	p.step(k+".detach", "portablectl", "detach", "--now", s.image)
+	p.step(k+".detach", append(detach, s.image)...)
 	p.step(k+".is-attached-after", "portablectl", "is-attached", s.image)
 	for _, u := range s.units {
 		p.step(k+".gone."+u, "systemctl", "show", "-p", "LoadState", "-p", "ActiveState", u)
@@ -175,9 +207,14 @@ func (s service) checkRuns(t *testing.T, r *run, profile string) {
 	})
 	t.Run("is-attached", func(t *testing.T) {
 		st := r.step(t, k+".is-attached")
-		// "running": attached, and a unit is up (portablectl is-attached).
+		// "running": attached, and a unit is up (portablectl is-attached);
+		// "running-runtime" when attached with --runtime.
+		want := "running"
+		if profile == runtimeMode {
+			want += "-runtime"
+		}
 		assert.Equal(t, 0, st.RC, "%s", st)
-		assert.Equal(t, "running", strings.TrimSpace(st.Stdout), "%s", st)
+		assert.Equal(t, want, strings.TrimSpace(st.Stdout), "%s", st)
 	})
 	s.checkDetached(t, r, k, "inactive")
 }
@@ -242,16 +279,14 @@ func (s service) checkNetworkDenied(t *testing.T, r *run, profile string, wantRe
 	s.checkDetached(t, r, k, "failed")
 }
 
-func (s service) checkAttached(t *testing.T, r *run, k, profile string) {
+func (s service) checkAttached(t *testing.T, r *run, k, mode string) {
 	t.Run("attach", func(t *testing.T) {
 		st := r.step(t, k+".attach")
 		require.Equal(t, 0, st.RC, "%s", st)
-		if profile == "" {
-			profile = "default"
-		}
+		dir := attachedDir(mode)
 		// portablectl logs what it did on stderr.
 		for _, u := range s.units {
-			assert.Contains(t, st.Stderr, "Copied /etc/systemd/system.attached/"+u+".", "%s", st)
+			assert.Contains(t, st.Stderr, "Copied "+dir+u+".", "%s", st)
 			props := unitProps(r.step(t, k+".state."+u).Stdout)
 			assert.Equal(t, "loaded", props["LoadState"], "unit %s: %v", u, props)
 			if !strings.HasSuffix(u, ".service") {
@@ -259,9 +294,8 @@ func (s service) checkAttached(t *testing.T, r *run, k, profile string) {
 			}
 			// The profile (a service.conf) is a drop-in of every attached
 			// service; timers and sockets get only 20-portable.conf.
-			assert.Contains(t, st.Stderr, "/etc/systemd/system.attached/"+u+
-				".d/10-profile.conf → /usr/lib/systemd/portable/profile/"+profile+"/service.conf",
-				"unit %s runs with profile %s\n%s", u, profile, st)
+			assert.Contains(t, st.Stderr, dir+u+".d/10-profile.conf → /usr/lib/systemd/portable/profile/"+
+				profileOf(mode)+"/service.conf", "unit %s runs with profile %s\n%s", u, profileOf(mode), st)
 		}
 	})
 }
