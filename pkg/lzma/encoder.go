@@ -1,7 +1,3 @@
-// Package lzma is a raw LZMA2 encoder with a binary-tree match finder and
-// price-driven near-optimal parsing, the technique of liblzma's "normal"
-// mode, written from the LZMA specification (lzma-specification.txt of the
-// LZMA SDK) and the LZMA2 chunk format as the xz tools read it.
 package lzma
 
 import (
