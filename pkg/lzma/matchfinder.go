@@ -95,9 +95,19 @@ func (mf *binTree) advance() {
 
 // find returns the matches at the current position (lengths strictly
 // increasing, each the shortest distance for its length) and moves on.
+//
+// The tree compares at most niceLen bytes; a match that reaches niceLen is
+// extended here up to the longest length LZMA codes (273), so a long repeat
+// costs one symbol and not one per niceLen bytes (xz does the same).
 func (mf *binTree) find() []match {
 	mf.matches = mf.matches[:0]
+	cur := mf.pos
 	mf.insert(true)
+	if n := len(mf.matches); n > 0 && int(mf.matches[n-1].len) == mf.niceLen {
+		m := &mf.matches[n-1]
+		limit := min(len(mf.buf)-cur, matchLenMax)
+		m.len = uint32(extend(mf.buf, cur, cur-int(m.dist)-1, int(m.len), limit))
+	}
 	return mf.matches
 }
 
