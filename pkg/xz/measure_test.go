@@ -42,7 +42,8 @@ import (
 //
 //	XZ_MEASURE=/usr/lib/x86_64-linux-gnu:/usr/bin:/usr/local/go \
 //	XZ_MEASURE_MB=50 [XZ_MEASURE_EVERY=4] [XZ_MEASURE_NO_LIBLZMA=1] [XZ_MEASURE_NO_LZMA=1] \
-//	[XZ_MEASURE_ARM64=1] [XZ_MEASURE_CSV=blocks.csv] \
+//	[XZ_MEASURE_ARM64=1] [XZ_MEASURE_CSV=blocks.csv] [XZ_MEASURE_NO_UK=1] \
+//	[XZ_MEASURE_NICE=n XZ_MEASURE_DEPTH=n] \
 //	go test ./pkg/xz -run MeasureBCJ -v -timeout 0
 //
 // Each root contributes up to XZ_MEASURE_MB MiB: its regular files in path
@@ -89,7 +90,15 @@ func TestMeasureBCJ(t *testing.T) {
 		return EncodeOptions{BCJ: f, DictSize: block, LZMA2: enc}
 	}
 	stored := func(n, raw int) int64 { return int64(min(n, raw)) } // squashfs stores a block raw when not smaller
-	lEnc, err := lzma.NewEncoder(lzma.Options{DictSize: block})
+	lOpts := lzma.Options{DictSize: block}
+	for name, field := range map[string]*int{"XZ_MEASURE_NICE": &lOpts.NiceLen, "XZ_MEASURE_DEPTH": &lOpts.Depth} {
+		if s := os.Getenv(name); s != "" {
+			n, err := strconv.Atoi(s)
+			require.NoError(t, err, name)
+			*field = n
+		}
+	}
+	lEnc, err := lzma.NewEncoder(lOpts)
 	require.NoError(t, err)
 	encoders := []struct {
 		name string
@@ -101,6 +110,10 @@ func TestMeasureBCJ(t *testing.T) {
 	if os.Getenv("XZ_MEASURE_NO_LZMA") != "" {
 		encoders[1].enc = nil // skip pkg/lzma (slow) when studying policies
 	}
+	if os.Getenv("XZ_MEASURE_NO_UK") != "" {
+		encoders[0].enc = nil
+	}
+	t.Logf("pkg/lzma options %+v", lOpts)
 	res := make([][]result, len(encoders)+1) // last: liblzma
 	scores := make([]float64, len(blocks))
 	arm := make([]int, len(blocks))
