@@ -247,14 +247,7 @@ func expected(src map[string]treegen.Entry, o packOpts) map[string]treegen.Entry
 			names[[2]uint64{e.Dev, e.Ino}]++
 		}
 	}
-	linked := func(e treegen.Entry) bool {
-		if o.NoHardlinks {
-			return false
-		}
-		// mksquashfs 4.5 stores every name of a hard-linked symlink as its
-		// own inode; our writer keeps the link (one inode, nlink right).
-		return e.Kind != treegen.KindSymlink || os.Getenv(packerEnv) != "mksquashfs"
-	}
+	linked := func(e treegen.Entry) bool { return !o.NoHardlinks }
 	out := make(map[string]treegen.Entry, len(src))
 	for p, e := range src {
 		e.UID, e.GID = 0, 0
@@ -279,6 +272,12 @@ func expected(src map[string]treegen.Entry, o packOpts) map[string]treegen.Entry
 // hard-link groups with the source's.
 func checkTree(t *testing.T, reader string, want map[string]treegen.Entry, got map[string]treegen.Entry, src map[string]treegen.Entry, o packOpts) {
 	t.Helper()
+	if os.Getenv(packerEnv) == "mksquashfs" {
+		// mksquashfs 4.5 keeps a hard-linked symlink as one inode in some
+		// trees and splits it in others; our writer always keeps the link.
+		// The harness self-check ignores that one case.
+		want, got = withoutSymlinkLinks(want), withoutSymlinkLinks(got)
+	}
 	if d := treegen.Diff(want, got, 40); len(d) > 0 {
 		t.Errorf("%s: %d differences from the source tree:\n%s", reader, len(d), strings.Join(d, "\n"))
 	}
@@ -291,9 +290,28 @@ func checkTree(t *testing.T, reader string, want map[string]treegen.Entry, got m
 			wantGroups = append(wantGroups, g)
 		}
 	}
-	if g := treegen.Groups(got); !equalStrings(wantGroups, g) {
+	var gotGroups []string
+	for _, g := range treegen.Groups(got) {
+		if got[strings.SplitN(g, " | ", 2)[0]].Nlink > 0 {
+			gotGroups = append(gotGroups, g)
+		}
+	}
+	if g := gotGroups; !equalStrings(wantGroups, g) {
 		t.Errorf("%s: hard-link groups differ:\nwant %q\ngot  %q", reader, wantGroups, g)
 	}
+}
+
+// withoutSymlinkLinks zeroes the link count of multiply linked symlinks
+// (hard-link groups of them are then left out too).
+func withoutSymlinkLinks(m map[string]treegen.Entry) map[string]treegen.Entry {
+	out := make(map[string]treegen.Entry, len(m))
+	for p, e := range m {
+		if e.Kind == treegen.KindSymlink {
+			e.Nlink = 0
+		}
+		out[p] = e
+	}
+	return out
 }
 
 func equalStrings(a, b []string) bool {
