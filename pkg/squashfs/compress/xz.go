@@ -57,6 +57,10 @@ type xzCompressor struct {
 	// match finder's tables (megabytes) every time.
 	normal   bool
 	encoders *sync.Pool
+	// nice is pkg/lzma's nice length for -Xmode normal (-Xnice, like xz's
+	// --lzma2=nice=): the parser stops looking for a longer match once it
+	// has one this long. 0 means pkg/lzma's default.
+	nice int
 }
 
 // Why x86 BCJ is on by default, unlike in mksquashfs:
@@ -195,6 +199,16 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 			default:
 				return nil, fmt.Errorf("%w: xz -Xmode %q (want fast or normal)", ErrBadOption, args[i])
 			}
+		case "-Xnice":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("%w: xz -Xnice needs a length", ErrBadOption)
+			}
+			i++
+			n, err := strconv.Atoi(args[i])
+			if err != nil || n < xzMinNice || n > xzMaxNice {
+				return nil, fmt.Errorf("%w: xz -Xnice %q: want a match length from %d to %d", ErrBadOption, args[i], xzMinNice, xzMaxNice)
+			}
+			c.nice, c.normal = n, true
 		case "-Xbcj":
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("%w: xz -Xbcj needs a filter list", ErrBadOption)
@@ -209,6 +223,14 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 	}
 	return c, nil
 }
+
+// The -Xnice range pkg/lzma accepts: up to LZMA's longest match
+// (lzma-specification: kMatchMaxLen 273); below 8 its bt4 match finder
+// would stop before its hash length pays off.
+const (
+	xzMinNice = 8
+	xzMaxNice = 273
+)
 
 // xzParseDictSize interprets a -Xdict-size value as mksquashfs does
 // (squashfs-tools xz_wrapper.c xz_options and xz_options_post): "N%" of the
@@ -402,7 +424,7 @@ func (c *xzCompressor) normalEncoder() (*lzma.Encoder, error) {
 	if e, ok := c.encoders.Get().(*lzma.Encoder); ok {
 		return e, nil
 	}
-	e, err := lzma.NewEncoder(lzma.Options{DictSize: c.dictSize})
+	e, err := lzma.NewEncoder(lzma.Options{DictSize: c.dictSize, NiceLen: c.nice})
 	if err != nil {
 		return nil, fmt.Errorf("compress: xz -Xmode normal: %w", err)
 	}

@@ -705,3 +705,33 @@ func BenchmarkXZCompress(b *testing.B) {
 		}
 	}
 }
+
+// TestXZNice: -Xnice sets the normal parser's nice length (and implies
+// -Xmode normal). A longer nice length searches more and must not come out
+// larger on repetitive data; every setting decodes with liblzma.
+func TestXZNice(t *testing.T) {
+	in := xzTestData(256<<10, 41)
+	short := xzTestNew(t, 256<<10, "-Xnice", "8", "-Xbcj", "none")
+	long := xzTestNew(t, 256<<10, "-Xnice", "273", "-Xbcj", "none")
+	assert.True(t, short.normal && long.normal, "-Xnice selects the normal parser")
+	assert.Nil(t, long.Options(), "the nice length is an encoder setting, not recorded")
+	s, err := short.Compress(nil, in)
+	require.NoError(t, err)
+	l, err := long.Compress(nil, in)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(l), len(s))
+
+	xzCmd := testutil.RequireTool(t, "xz")
+	for name, enc := range map[string][]byte{"nice8": s, "nice273": l} {
+		p := filepath.Join(t.TempDir(), name+".xz")
+		require.NoError(t, os.WriteFile(p, enc, 0o644))
+		got, err := exec.Command(xzCmd, "-d", "-c", "--single-stream", p).Output()
+		require.NoError(t, err, name)
+		assert.True(t, bytes.Equal(in, got), name)
+	}
+
+	for _, bad := range [][]string{{"-Xnice"}, {"-Xnice", "7"}, {"-Xnice", "274"}, {"-Xnice", "x"}} {
+		_, err := parseXZ(bad, xzTestMiB)
+		assert.ErrorIs(t, err, ErrBadOption, "%q", bad)
+	}
+}
