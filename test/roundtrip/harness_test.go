@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mkportable/mkportable/internal/testutil"
+	"github.com/mkportable/mkportable/pkg/squashfs"
 	"github.com/mkportable/mkportable/test/treegen"
 )
 
@@ -341,6 +343,72 @@ func checkKernel(t *testing.T, img string, f *fixture, o packOpts) {
 	got, err := treegen.Snapshot(mnt)
 	require.NoError(t, err, "reading the mounted image")
 	checkTree(t, "kernel", expected(f.snap, o), got, f.snap, o)
+}
+
+// checkOurReader reads img with this project's own reader (pkg/squashfs,
+// written independently of the writer's encoder) and compares the whole
+// tree: a fourth reader, and the one fuzzing and `inspect` rely on.
+func checkOurReader(t *testing.T, img string, f *fixture, o packOpts) {
+	t.Helper()
+	r, err := squashfs.OpenImage(img)
+	require.NoError(t, err)
+	defer r.Close()
+	got := map[string]treegen.Entry{}
+	err = fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := r.Lstat(p)
+		if err != nil {
+			return err
+		}
+		info, ok := fi.Sys().(*squashfs.InodeInfo)
+		if !ok {
+			return fmt.Errorf("%s: FileInfo.Sys() is %T, not *squashfs.InodeInfo", p, fi.Sys())
+		}
+		m := fi.Mode()
+		e := treegen.Entry{Path: p, Perm: uint32(m.Perm()), Nlink: uint64(info.Nlink), UID: info.UID, GID: info.GID,
+			Mtime: fi.ModTime().Unix(), Ino: uint64(info.Inode), Dev: 1}
+		for bit, v := range map[fs.FileMode]uint32{fs.ModeSetuid: 0o4000, fs.ModeSetgid: 0o2000, fs.ModeSticky: 0o1000} {
+			if m&bit != 0 {
+				e.Perm |= v
+			}
+		}
+		switch m.Type() {
+		case 0:
+			e.Kind, e.Size = treegen.KindReg, fi.Size()
+			file, err := r.Open(p)
+			if err != nil {
+				return err
+			}
+			e.Hash, err = treegen.HashReader(file, fi.Size())
+			file.Close()
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", p, err)
+			}
+		case fs.ModeDir:
+			e.Kind = treegen.KindDir
+		case fs.ModeSymlink:
+			e.Kind = treegen.KindSymlink
+			if e.Target, err = r.ReadLink(p); err != nil {
+				return err
+			}
+		case fs.ModeDevice | fs.ModeCharDevice:
+			e.Kind, e.Major, e.Minor = treegen.KindChar, info.Devmajor, info.Devminor
+		case fs.ModeDevice:
+			e.Kind, e.Major, e.Minor = treegen.KindBlock, info.Devmajor, info.Devminor
+		case fs.ModeNamedPipe:
+			e.Kind = treegen.KindFifo
+		case fs.ModeSocket:
+			e.Kind = treegen.KindSocket
+		default:
+			return fmt.Errorf("%s: unexpected mode %v", p, m)
+		}
+		got[p] = e
+		return nil
+	})
+	require.NoError(t, err, "walking the image with pkg/squashfs")
+	checkTree(t, "pkg/squashfs Reader", expected(f.snap, o), got, f.snap, o)
 }
 
 // checkUnsquashfsExtract extracts img with unsquashfs and compares. The

@@ -45,6 +45,7 @@ func TestRoundTrip(t *testing.T) {
 			}
 			img := pack(t, f.dir, o)
 			t.Run("kernel", func(t *testing.T) { checkKernel(t, img, f, o) })
+			t.Run("pkg-squashfs-reader", func(t *testing.T) { checkOurReader(t, img, f, o) })
 			t.Run("unsquashfs-list", func(t *testing.T) { checkUnsquashfsList(t, img, f, o) })
 			t.Run("unsquashfs-extract", func(t *testing.T) { checkUnsquashfsExtract(t, img, f, o) })
 			t.Run("sqfsdiff", func(t *testing.T) { checkSqfsdiff(t, img, ref) })
@@ -60,6 +61,7 @@ func TestRoundTripSmallBlocks(t *testing.T) {
 	o := packOpts{Comp: "zstd -Xcompression-level 3", BlockSize: "4K"}
 	img := pack(t, f.dir, o)
 	checkKernel(t, img, f, o)
+	checkOurReader(t, img, f, o)
 	checkUnsquashfsList(t, img, f, o)
 	checkSqfsdiff(t, img, reference(t, f.dir, packOpts{BlockSize: "4K"}))
 }
@@ -72,6 +74,7 @@ func TestRoundTripOptions(t *testing.T) {
 	o := packOpts{Comp: "lz4", NoHardlinks: true, Mtime: 1700000000, RootMode: "0700"}
 	img := pack(t, f.dir, o)
 	checkKernel(t, img, f, o)
+	checkOurReader(t, img, f, o)
 	checkUnsquashfsList(t, img, f, o)
 	checkSqfsdiff(t, img, reference(t, f.dir, o))
 }
@@ -92,6 +95,7 @@ func TestRoundTripHugeSparse(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, fi.Size(), f.sum.Bytes-treegen.HugeSize+64<<20, "the 4 GiB of zeros are stored sparse")
 	checkKernel(t, img, f, o)
+	checkOurReader(t, img, f, o)
 	checkUnsquashfsList(t, img, f, o)
 	checkSqfsdiff(t, img, reference(t, f.dir, o))
 }
@@ -156,6 +160,7 @@ func TestRoundTripLargeStoredBlocks(t *testing.T) {
 			o := packOpts{Comp: comp, BlockSize: "1M"}
 			img := pack(t, f.dir, o)
 			checkKernel(t, img, f, o)
+			checkOurReader(t, img, f, o)
 			checkUnsquashfsExtract(t, img, f, o)
 		})
 	}

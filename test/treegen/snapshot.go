@@ -206,6 +206,36 @@ func hashFile(p string, size int64, buf []byte) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// HashReader hashes size bytes read from r exactly as Snapshot hashes a
+// file's content, for readers that are not file systems (an image reader's
+// fs.File). It fails when r yields fewer or more bytes than size.
+func HashReader(r io.Reader, size int64) (string, error) {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	buf := make([]byte, hashChunk)
+	var offb [8]byte
+	var off int64
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 && !isZero(buf[:n]) {
+			binary.LittleEndian.PutUint64(offb[:], uint64(off))
+			h.Write(offb[:])
+			h.Write(buf[:n])
+		}
+		off += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			break
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	if off != size {
+		return "", fmt.Errorf("got %d bytes, expected %d", off, size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
 var zeroChunk = make([]byte, hashChunk)
 
 func isZero(b []byte) bool { return bytes.Equal(b, zeroChunk[:len(b)]) }

@@ -1,6 +1,7 @@
 package treegen
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -160,6 +161,11 @@ func TestHashIgnoresHoleLayout(t *testing.T) {
 	snap, err := Snapshot(dir)
 	require.NoError(t, err)
 	assert.Equal(t, snap["dense"].Hash, snap["sparse"].Hash)
+	h, err := HashReader(bytes.NewReader(dense), int64(len(dense)))
+	require.NoError(t, err)
+	assert.Equal(t, snap["dense"].Hash, h, "HashReader agrees with Snapshot")
+	_, err = HashReader(bytes.NewReader(dense), int64(len(dense))+1)
+	assert.Error(t, err, "short stream")
 	assert.NotEqual(t, snap["dense"].Hash, snap["last-byte"].Hash)
 	assert.NotEqual(t, snap["dense"].Size, snap["shorter"].Size)
 	// The same data at another offset is other content.
