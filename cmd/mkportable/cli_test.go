@@ -119,7 +119,7 @@ func TestProgress(t *testing.T) {
 	assert.Len(t, buf.String(), after, "nothing drawn after stop")
 
 	// Not a terminal: nothing at all, and stop is safe.
-	var none *progress = startProgress(&buf, false, time.Millisecond, nil)
+	none := startProgress(&buf, false, time.Millisecond, nil)
 	none.stop()
 	assert.False(t, isTerminal(&bytes.Buffer{}))
 	f, err := os.CreateTemp(t.TempDir(), "x")

@@ -64,7 +64,7 @@ func parsePackArgs(args []string, stderr io.Writer) (*packConfig, error) {
 	}
 	if err != nil {
 		// The flag package already printed the problem and the usage.
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
 	if len(pos) != 2 {
 		fl.Usage()
@@ -72,7 +72,7 @@ func parsePackArgs(args []string, stderr io.Writer) (*packConfig, error) {
 	}
 	c := &packConfig{src: pos[0], out: pos[1], jobs: *jobs, mtime: *mtime, noHardlinks: *noHardlinks, quiet: *quiet}
 	if c.blockSize, err = squashfs.ParseBlockSize(bs); err != nil {
-		return nil, fmt.Errorf("%w: -b: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: -b: %w", errUsage, err)
 	}
 	if c.comp, err = compress.Parse(*comp, c.blockSize); err != nil {
 		return nil, fmt.Errorf("%w: --comp: %w", errUsage, err)
@@ -87,7 +87,7 @@ func parsePackArgs(args []string, stderr io.Writer) (*packConfig, error) {
 	}
 	if *rootMode != "" {
 		if c.rootMode, err = parseMode(*rootMode); err != nil {
-			return nil, fmt.Errorf("%w: --root-mode: %v", errUsage, err)
+			return nil, fmt.Errorf("%w: --root-mode: %w", errUsage, err)
 		}
 		// squashfs.Options.RootMode 0 means "not set", so a root of mode
 		// 0000 cannot be asked for; refuse it rather than ignore it.

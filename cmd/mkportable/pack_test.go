@@ -153,7 +153,7 @@ func TestPackWritesImage(t *testing.T) {
 	// Read it back with the package's reader and compare with the source.
 	r, err := squashfs.OpenImage(out)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { assert.NoError(t, r.Close()) }()
 	assert.Equal(t, uint32(1234), r.Superblock().ModTime)
 	root, err := r.Lstat(".")
 	require.NoError(t, err)
@@ -181,7 +181,7 @@ func TestPackWritesImage(t *testing.T) {
 	assert.Empty(t, stdout.String())
 	r2, err := squashfs.OpenImage(out2)
 	require.NoError(t, err)
-	defer r2.Close()
+	defer func() { assert.NoError(t, r2.Close()) }()
 	root, err = r2.Lstat(".")
 	require.NoError(t, err)
 	assert.Equal(t, fs.ModeDir|0o700, root.Mode())

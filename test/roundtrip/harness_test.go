@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -57,7 +58,7 @@ func tempDir(t *testing.T) string {
 	t.Helper()
 	d, err := os.MkdirTemp(binDir, "t-")
 	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(d) })
+	t.Cleanup(func() { _ = os.RemoveAll(d) })
 	return d
 }
 
@@ -69,7 +70,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(binDir)
+	_ = os.RemoveAll(binDir)
 	os.Exit(code)
 }
 
@@ -81,7 +82,7 @@ func mkportable(t *testing.T) string {
 		cmd := exec.Command("go", "build", "-o", binPath, "github.com/mkportable/mkportable/cmd/mkportable")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/mkportable: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build ./cmd/mkportable: %w\n%s", err, out)
 		}
 	})
 	require.NoError(t, buildErr)
@@ -204,7 +205,6 @@ type fixture struct {
 var (
 	fixtures   = map[string]*fixture{}
 	fixturesMu sync.Mutex
-	fixtureDir string
 )
 
 // tree returns the generated tree named name (made once per process).
@@ -364,7 +364,7 @@ func checkOurReader(t *testing.T, img string, f *fixture, o packOpts) {
 	t.Helper()
 	r, err := squashfs.OpenImage(img)
 	require.NoError(t, err)
-	defer r.Close()
+	defer func() { require.NoError(t, r.Close()) }()
 	got := map[string]treegen.Entry{}
 	err = fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -394,7 +394,9 @@ func checkOurReader(t *testing.T, img string, f *fixture, o packOpts) {
 				return err
 			}
 			e.Hash, err = treegen.HashReader(file, fi.Size())
-			file.Close()
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
 			if err != nil {
 				return fmt.Errorf("reading %s: %w", p, err)
 			}
@@ -579,7 +581,8 @@ func checkSqfsdiff(t *testing.T, img, ref string) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("sqfsdiff: %v", err)
