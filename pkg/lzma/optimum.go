@@ -325,7 +325,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		}
 		matchPrice := curPrice + price1(e.isMatch[mi])
 		repMatchPrice := matchPrice + price1(e.isRep[st])
-		if matchByte == curByte && !(int(next.posPrev) < cur && next.backPrev == 0) {
+		if matchByte == curByte && (int(next.posPrev) >= cur || next.backPrev != 0) {
 			p := repMatchPrice + e.repLen1Price(st, ps)
 			if p <= next.price {
 				next.set(p, int32(cur), 0)
