@@ -25,6 +25,18 @@ var commands = map[string]command{
 	"pack":    {runPack, "pack a directory into a SquashFS image (like mksquashfs -all-root)"},
 	"build":   {runBuild, "build a portable service image (Nix builder, or from flags)"},
 	"inspect": {runInspect, "show an image's os-release, units and store paths; check it as systemd would"},
+	"version": {runVersion, "print mkportable's version"},
+}
+
+// version is stamped at link time (nix/package.nix: -X main.version=...).
+var version = "dev"
+
+func runVersion(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: version takes no arguments", errUsage)
+	}
+	_, err := fmt.Fprintf(stdout, "mkportable %s\n", version)
+	return err
 }
 
 // errUsage marks errors that come from bad command-line use; main prints the
@@ -45,6 +57,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[name]
 	if !ok {
+		if name == "--version" {
+			return run([]string{"version"}, stdout, stderr)
+		}
 		if name != "" && name != "help" && name != "-h" && name != "--help" {
 			fmt.Fprintf(stderr, "mkportable: unknown command %q\n", name)
 		}

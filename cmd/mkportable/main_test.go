@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestRunDispatch(t *testing.T) {
@@ -37,4 +41,27 @@ func TestIsNixBuilder(t *testing.T) {
 	assert.False(t, isNixBuilder())
 	t.Setenv("NIX_BUILD_TOP", "/build")
 	assert.True(t, isNixBuilder(), "a derivation's builder runs with NIX_BUILD_TOP set")
+}
+
+// TestVersionStamp builds the command with the -X flag nix/package.nix passes
+// and checks the stamped version is what `version` and `--version` print.
+func TestVersionStamp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "mkportable")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=9.8.7-test", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	for _, arg := range []string{"version", "--version"} {
+		got, err := exec.Command(bin, arg).Output()
+		require.NoError(t, err, arg)
+		assert.Equal(t, "mkportable 9.8.7-test\n", string(got), arg)
+	}
+
+	var o, e bytes.Buffer
+	assert.Equal(t, 0, run([]string{"version"}, &o, &e))
+	assert.Equal(t, "mkportable dev\n", o.String(), "unstamped builds say dev")
+	assert.Equal(t, 2, run([]string{"version", "x"}, &o, &e))
 }
