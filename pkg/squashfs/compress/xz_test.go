@@ -584,7 +584,7 @@ func TestXZAutoBCJ(t *testing.T) {
 }
 
 func TestXZModeNormal(t *testing.T) {
-	fast := xzTestNew(t, 128<<10, "-Xbcj", "none")
+	fast := xzTestNew(t, 128<<10, "-Xmode", "fast", "-Xbcj", "none")
 	normal := xzTestNew(t, 128<<10, "-Xmode", "normal", "-Xbcj", "none")
 	assert.Nil(t, normal.Options(), "the mode is not recorded: decoders need not know it")
 	in := xzTestData(128<<10, 11)
@@ -734,4 +734,23 @@ func TestXZNice(t *testing.T) {
 		_, err := parseXZ(bad, xzTestMiB)
 		assert.ErrorIs(t, err, ErrBadOption, "%q", bad)
 	}
+}
+
+// TestXZDefaultIsNormal: the default xz settings use the near-optimal
+// parser at xzDefaultNice with the x86 guess (see xzDefaultNice for the
+// measurements), and -Xmode fast still selects the greedy encoder.
+func TestXZDefaultIsNormal(t *testing.T) {
+	def := xzTestNew(t, xzTestMiB)
+	assert.True(t, def.normal)
+	assert.Equal(t, xzDefaultNice, def.nice)
+	assert.True(t, def.auto)
+	fast := xzTestNew(t, xzTestMiB, "-Xnice", "64", "-Xmode", "fast")
+	assert.False(t, fast.normal, "the last mode given wins")
+
+	in := xzTestData(256<<10, 7)
+	d, err := def.Compress(nil, in)
+	require.NoError(t, err)
+	n32, err := xzTestNew(t, xzTestMiB, "-Xnice", "32").Compress(nil, in)
+	require.NoError(t, err)
+	assert.Equal(t, n32, d, "the default is -Xmode normal -Xnice 32")
 }
