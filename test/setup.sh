@@ -14,7 +14,14 @@ apt-get install -y -q --no-install-recommends \
   ca-certificates git squashfs-tools squashfs-tools-ng nix-bin systemd-container \
   debootstrap busybox-static xz-utils time curl util-linux kmod
 
-export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH)/bin"
+export PATH="$PATH:/usr/local/go/bin"
+# Debian 12's own Go (1.19) is too old for go.mod; the machines this project runs on have a
+# Go toolchain in /usr/local/go.
+if ! command -v go >/dev/null; then
+  echo "test/setup.sh: no Go toolchain found; install Go 1.24 or newer and put it on PATH" >&2
+  exit 1
+fi
+export PATH="$PATH:$(go env GOPATH)/bin"
 GOLANGCI_LINT_VERSION=v2.15.0
 if ! golangci-lint version 2>/dev/null | grep -q "version ${GOLANGCI_LINT_VERSION#v} "; then
   echo "installing golangci-lint $GOLANGCI_LINT_VERSION"
