@@ -60,6 +60,9 @@ type xzCompressor struct {
 	// --lzma2=nice=): the parser stops looking for a longer match once it
 	// has one this long. xzDefaultNice unless set.
 	nice int
+	// depth is pkg/lzma's match-finder search depth (-Xdepth, like xz's
+	// --lzma2=depth=); 0 means pkg/lzma's rule, 16 + nice/2.
+	depth int
 }
 
 // Why x86 BCJ is on by default, unlike in mksquashfs:
@@ -173,7 +176,8 @@ func init() {
 // parseXZ reads the -X options mksquashfs's xz compressor takes.
 func parseXZ(args []string, blockSize int) (Compressor, error) {
 	c := &xzCompressor{blockSize: blockSize, dictSize: blockSize, auto: true, encoders: new(sync.Pool),
-		normal: true, nice: xzDefaultNice}
+		normal: true, nice: xzDefaultNice, depth: xzDefaultDepth}
+	depthSet := false
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
 		case "-Xdict-size":
@@ -209,6 +213,19 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 				return nil, fmt.Errorf("%w: xz -Xnice %q: want a match length from %d to %d", ErrBadOption, args[i], xzMinNice, xzMaxNice)
 			}
 			c.nice, c.normal = n, true
+			if !depthSet {
+				c.depth = 0 // pkg/lzma's rule for this nice length
+			}
+		case "-Xdepth":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("%w: xz -Xdepth needs a number", ErrBadOption)
+			}
+			i++
+			n, err := strconv.Atoi(args[i])
+			if err != nil || n < 1 || n > xzMaxDepth {
+				return nil, fmt.Errorf("%w: xz -Xdepth %q: want a search depth from 1 to %d", ErrBadOption, args[i], xzMaxDepth)
+			}
+			c.depth, c.normal, depthSet = n, true, true
 		case "-Xbcj":
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("%w: xz -Xbcj needs a filter list", ErrBadOption)
@@ -224,15 +241,23 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 	return c, nil
 }
 
-// xzDefaultNice is the default nice length, chosen by measurement (the
-// README's benchmark tree, 608 MB of Go toolchain, Python and /usr/bin,
-// 1 MiB blocks, 2 cores; test/bench): against mksquashfs -comp xz
-// -Xdict-size 100% (liblzma preset 6, nice 64), nice 16 gave 0.993x the
-// image size at 0.70x the CPU time, nice 32 0.973x at 0.84x, nice 64 0.966x
-// at 0.95x. 32 keeps the image clearly smaller than mksquashfs's while
-// using less CPU than it, so the wall time stays well below mksquashfs's
-// even where mksquashfs keeps every core busy.
-const xzDefaultNice = 32
+// xzDefaultNice and xzDefaultDepth are the default parser settings, chosen
+// by measurement against mksquashfs -comp xz -Xdict-size 100% -b 1M
+// (liblzma preset 6: nice 64, depth 48) with both tools on 2 cores
+// (test/bench/pareto.sh on a 136 MB sample of the benchmark tree; image size
+// and CPU time as fractions of mksquashfs's):
+//
+//	nice 16 (depth 24)  0.981  0.76     nice 24 depth 6   0.981  0.60
+//	nice 32 (depth 32)  0.967  0.77     nice 24 depth 8   0.976  0.68
+//	nice 64 (depth 48)  0.957  1.05     nice 32 depth 8   0.972  0.73
+//
+// A shallow search costs little size, because the near-optimal parser makes
+// up for a shorter match list. Nice 24 at depth 8 keeps the image a few
+// percent smaller than mksquashfs's at about two thirds of its CPU time.
+const (
+	xzDefaultNice  = 24
+	xzDefaultDepth = 8
+)
 
 // The -Xnice range pkg/lzma accepts: up to LZMA's longest match
 // (lzma-specification: kMatchMaxLen 273); below 8 its bt4 match finder
@@ -240,6 +265,9 @@ const xzDefaultNice = 32
 const (
 	xzMinNice = 8
 	xzMaxNice = 273
+	// xzMaxDepth bounds -Xdepth: beyond a few hundred the search costs
+	// time without finding better matches in a 1 MiB dictionary.
+	xzMaxDepth = 1000
 )
 
 // xzParseDictSize interprets a -Xdict-size value as mksquashfs does
@@ -434,7 +462,7 @@ func (c *xzCompressor) normalEncoder() (*lzma.Encoder, error) {
 	if e, ok := c.encoders.Get().(*lzma.Encoder); ok {
 		return e, nil
 	}
-	e, err := lzma.NewEncoder(lzma.Options{DictSize: c.dictSize, NiceLen: c.nice})
+	e, err := lzma.NewEncoder(lzma.Options{DictSize: c.dictSize, NiceLen: c.nice, Depth: c.depth})
 	if err != nil {
 		return nil, fmt.Errorf("compress: xz -Xmode normal: %w", err)
 	}

@@ -744,13 +744,29 @@ func TestXZDefaultIsNormal(t *testing.T) {
 	assert.True(t, def.normal)
 	assert.Equal(t, xzDefaultNice, def.nice)
 	assert.True(t, def.auto)
+	deep, err := xzTestNew(t, xzTestMiB, "-Xdepth", "200").Compress(nil, xzTestData(256<<10, 7))
+	require.NoError(t, err)
+	out, err := def.Decompress(nil, deep, 256<<10)
+	require.NoError(t, err)
+	assert.Equal(t, xzTestData(256<<10, 7), out, "a deep search decodes like any other")
 	fast := xzTestNew(t, xzTestMiB, "-Xnice", "64", "-Xmode", "fast")
 	assert.False(t, fast.normal, "the last mode given wins")
 
 	in := xzTestData(256<<10, 7)
 	d, err := def.Compress(nil, in)
 	require.NoError(t, err)
-	n32, err := xzTestNew(t, xzTestMiB, "-Xnice", "32").Compress(nil, in)
+	same, err := xzTestNew(t, xzTestMiB, "-Xnice", "24", "-Xdepth", "8").Compress(nil, in)
 	require.NoError(t, err)
-	assert.Equal(t, n32, d, "the default is -Xmode normal -Xnice 32")
+	assert.Equal(t, same, d, "the default is -Xmode normal -Xnice 24 -Xdepth 8")
+	assert.Equal(t, xzDefaultDepth, def.depth)
+
+	// -Xnice alone goes back to pkg/lzma's depth rule for that length;
+	// -Xdepth given before or after -Xnice stays.
+	assert.Equal(t, 0, xzTestNew(t, xzTestMiB, "-Xnice", "64").depth)
+	assert.Equal(t, 5, xzTestNew(t, xzTestMiB, "-Xdepth", "5", "-Xnice", "64").depth)
+	assert.Equal(t, 5, xzTestNew(t, xzTestMiB, "-Xnice", "64", "-Xdepth", "5").depth)
+	for _, bad := range [][]string{{"-Xdepth"}, {"-Xdepth", "0"}, {"-Xdepth", "1001"}, {"-Xdepth", "deep"}} {
+		_, err := parseXZ(bad, xzTestMiB)
+		assert.ErrorIs(t, err, ErrBadOption, "%q", bad)
+	}
 }
