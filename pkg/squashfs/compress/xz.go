@@ -243,20 +243,24 @@ func parseXZ(args []string, blockSize int) (Compressor, error) {
 
 // xzDefaultNice and xzDefaultDepth are the default parser settings, chosen
 // by measurement against mksquashfs -comp xz -Xdict-size 100% -b 1M
-// (liblzma preset 6: nice 64, depth 48) with both tools on 2 cores
-// (test/bench/pareto.sh on a 136 MB sample of the benchmark tree; image size
-// and CPU time as fractions of mksquashfs's):
+// (liblzma preset 6: nice 64, depth 48), both tools on 2 cores, image size
+// and CPU time as fractions of mksquashfs's. On a 136 MB sample of the
+// benchmark tree (test/bench/pareto.sh):
 //
 //	nice 16 (depth 24)  0.981  0.76     nice 24 depth 6   0.981  0.60
 //	nice 32 (depth 32)  0.967  0.77     nice 24 depth 8   0.976  0.68
 //	nice 64 (depth 48)  0.957  1.05     nice 32 depth 8   0.972  0.73
 //
-// A shallow search costs little size, because the near-optimal parser makes
-// up for a shorter match list. Nice 24 at depth 8 keeps the image a few
-// percent smaller than mksquashfs's at about two thirds of its CPU time.
+// and on the whole 584 MB benchmark tree (test/bench/bench.sh), run after
+// mksquashfs on a quiet machine: nice 24 depth 6 0.992 / 0.68 (wall 0.68),
+// nice 24 depth 8 0.987 / 0.79, nice 32 depth 4 0.997 / 0.69. A shallow
+// search costs little size, because the near-optimal parser makes up for
+// a shorter match list. Nice 24 at depth 6 keeps the image no larger than
+// mksquashfs's in about two thirds of its time; -Xdepth 12 or -Xnice 64
+// buy a few tenths of a percent more for more time.
 const (
 	xzDefaultNice  = 24
-	xzDefaultDepth = 8
+	xzDefaultDepth = 6
 )
 
 // The -Xnice range pkg/lzma accepts: up to LZMA's longest match

@@ -755,9 +755,9 @@ func TestXZDefaultIsNormal(t *testing.T) {
 	in := xzTestData(256<<10, 7)
 	d, err := def.Compress(nil, in)
 	require.NoError(t, err)
-	same, err := xzTestNew(t, xzTestMiB, "-Xnice", "24", "-Xdepth", "8").Compress(nil, in)
+	same, err := xzTestNew(t, xzTestMiB, "-Xnice", "24", "-Xdepth", "6").Compress(nil, in)
 	require.NoError(t, err)
-	assert.Equal(t, same, d, "the default is -Xmode normal -Xnice 24 -Xdepth 8")
+	assert.Equal(t, same, d, "the default is -Xmode normal -Xnice 24 -Xdepth 6")
 	assert.Equal(t, xzDefaultDepth, def.depth)
 
 	// -Xnice alone goes back to pkg/lzma's depth rule for that length;
