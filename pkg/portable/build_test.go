@@ -194,29 +194,12 @@ func TestBuildReproducible(t *testing.T) {
 
 	// A copy of the store with other (non-canonical) modes: 0600 files,
 	// 0700 dirs, executables 0700.
-	copyRoot := t.TempDir()
-	require.NoError(t, filepath.WalkDir("testdata/store", func(p string, d fs.DirEntry, err error) error {
-		require.NoError(t, err)
-		rel, _ := filepath.Rel("testdata/store", p)
-		dst := filepath.Join(copyRoot, rel)
-		fi, err := os.Lstat(p)
-		require.NoError(t, err)
-		switch {
-		case fi.IsDir():
-			return os.MkdirAll(dst, 0o700)
-		case fi.Mode()&fs.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			require.NoError(t, err)
-			return os.Symlink(target, dst)
-		}
-		data, err := os.ReadFile(p)
-		require.NoError(t, err)
-		mode := fs.FileMode(0o600)
+	copyRoot := copyStoreModes(t, "testdata/store", 0o700, func(fi fs.FileInfo) fs.FileMode {
 		if fi.Mode()&0o100 != 0 {
-			mode = 0o700
+			return 0o700
 		}
-		return os.WriteFile(dst, data, mode)
-	}))
+		return 0o600
+	})
 	_, outCopy := buildReal(t, BuildOptions{Workers: 2, Options: Options{StoreRoot: copyRoot}})
 
 	a, err := os.ReadFile(filepath.Join(out1, "demo_1.0.raw"))
@@ -324,6 +307,14 @@ func TestBuildBadInputsLeaveNothing(t *testing.T) {
 // copyStore copies a store tree (files, dirs, symlinks, exec bits).
 func copyStore(t *testing.T, from string) string {
 	t.Helper()
+	return copyStoreModes(t, from, 0o755, func(fi fs.FileInfo) fs.FileMode { return fi.Mode().Perm() })
+}
+
+// copyStoreModes copies the tree at from into a new temporary directory:
+// directories with dirMode, symlinks as they are, regular files with the mode
+// fileMode gives for the source's info.
+func copyStoreModes(t *testing.T, from string, dirMode fs.FileMode, fileMode func(fs.FileInfo) fs.FileMode) string {
+	t.Helper()
 	root := t.TempDir()
 	require.NoError(t, filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
 		require.NoError(t, err)
@@ -333,7 +324,7 @@ func copyStore(t *testing.T, from string) string {
 		require.NoError(t, err)
 		switch {
 		case fi.IsDir():
-			return os.MkdirAll(dst, 0o755)
+			return os.MkdirAll(dst, dirMode)
 		case fi.Mode()&fs.ModeSymlink != 0:
 			target, err := os.Readlink(p)
 			require.NoError(t, err)
@@ -341,7 +332,7 @@ func copyStore(t *testing.T, from string) string {
 		}
 		data, err := os.ReadFile(p)
 		require.NoError(t, err)
-		return os.WriteFile(dst, data, fi.Mode().Perm())
+		return os.WriteFile(dst, data, fileMode(fi))
 	}))
 	return root
 }
