@@ -20,12 +20,17 @@ var allowed = map[string][]string{
 		module + "pkg/squashfs",
 		module + "pkg/xz",
 		module + "pkg/lzma",
+		module + "pkg/zstd",
+		module + "pkg/deflate",
 		"github.com/klauspost/compress",
 		"github.com/pierrec/lz4/",
 		"github.com/ulikunitz/xz",
 	},
 	"pkg/xz":   {module + "pkg/xz", "github.com/ulikunitz/xz"},
 	"pkg/lzma": {module + "pkg/lzma"},
+	// Our zstd encoder borrows only klauspost's Huffman coder (huff0 writes
+	// the literals section's format) and decodes with klauspost in tests.
+	"pkg/zstd": {module + "pkg/zstd", "github.com/klauspost/compress/"},
 	// The closure knows Nix store paths and NARs, not images.
 	"pkg/closure": {module + "pkg/closure", "github.com/nix-community/go-nix/"},
 }
