@@ -1,0 +1,317 @@
+package zstd
+
+// The optimal parser: within a block, the cheapest way to code the bytes is
+// a shortest path over positions, where a literal moves one byte on at the
+// price of the byte plus the change in its literal-length code, and a match
+// moves its length on at the price of its literal-length (zero), match-length
+// and offset codes and their extra bits (RFC 8878 section 3.1.1.3.2). The
+// path is found forward, position by position: every node's cheapest arrival
+// is known when the walk reaches it, so the repeat offsets (section 3.1.1.5)
+// are tracked along that arrival exactly as the decoder will have them, and a
+// match whose distance is a current repeat offset is priced as the cheap
+// repeat code it will be written as.
+//
+// A stretch ends where no candidate reaches further than the position just
+// reached, or at a match of niceLen or more, which is taken at once (long
+// matches are nearly always right, and the positions they cover need no
+// search). The stretch's path is then emitted as sequences and the walk
+// starts again from its end.
+
+// repeatOffsets are the decoder's three repeat offsets (section 3.1.1.5),
+// most recent first. A frame starts with 1, 4, 8.
+type repeatOffsets [3]uint32
+
+var initialRepeats = repeatOffsets{1, 4, 8}
+
+// offValueFor returns the Offset_Value that codes distance d after litLen
+// literals: a repeat code when d is one of the offsets a repeat code can
+// name in that context, else d+3.
+func (r *repeatOffsets) offValueFor(d, litLen uint32) uint32 {
+	if litLen > 0 {
+		switch d {
+		case r[0]:
+			return 1
+		case r[1]:
+			return 2
+		case r[2]:
+			return 3
+		}
+		return d + 3
+	}
+	// With no literals before the match, 1 and 2 name the second and
+	// third offsets and 3 names the first minus one.
+	switch d {
+	case r[1]:
+		return 1
+	case r[2]:
+		return 2
+	case r[0] - 1:
+		return 3
+	}
+	return d + 3
+}
+
+// repDistance returns the distance repeat code ov (1..3) names after litLen
+// literals.
+func (r *repeatOffsets) repDistance(ov, litLen uint32) uint32 {
+	if litLen > 0 {
+		return r[ov-1]
+	}
+	if ov == 3 {
+		return r[0] - 1
+	}
+	return r[ov]
+}
+
+// next returns the offsets after a sequence with Offset_Value ov and litLen
+// literals: a new offset pushes the others down; a repeat code moves the
+// offset it named to the front (rep0 with literals changes nothing).
+func (r *repeatOffsets) next(ov, litLen uint32) repeatOffsets {
+	if ov > 3 {
+		return repeatOffsets{ov - 3, r[0], r[1]}
+	}
+	idx := ov - 1
+	if litLen == 0 {
+		idx++
+	}
+	switch idx {
+	case 0:
+		return *r
+	case 1:
+		return repeatOffsets{r[1], r[0], r[2]}
+	case 2:
+		return repeatOffsets{r[2], r[0], r[1]}
+	}
+	return repeatOffsets{r[0] - 1, r[0], r[1]}
+}
+
+// optNode is the cheapest known arrival at one position of a stretch.
+type optNode struct {
+	price  int32
+	mlen   uint32 // length of the match arriving here, 0 for a literal
+	off    uint32 // that match's Offset_Value
+	litLen uint32 // literals since the last match, at this position
+	reps   repeatOffsets
+}
+
+// parser holds the parse state of one frame.
+type parser struct {
+	src     []byte
+	mf      matchFinder
+	niceLen int
+
+	reps   repeatOffsets // the decoder's, at the start of the next block
+	hist   symbolStats   // what earlier blocks chose
+	primed bool          // hist holds a parse (not just the seed)
+	model  priceModel
+	opt    []optNode
+	seqs   []Sequence
+
+	passes   int
+	seedPass bool
+}
+
+func (p *parser) reset(src []byte, o *Options) {
+	p.src = src
+	p.niceLen = o.NiceLen
+	p.passes = max(1, o.Passes)
+	p.seedPass = o.SeedPass
+	p.mf.reset(src, o.NiceLen, o.Depth)
+	p.reps = initialRepeats
+	p.primed = false
+	if cap(p.opt) < maxBlockSize+1 {
+		p.opt = make([]optNode, maxBlockSize+1)
+	}
+	p.opt = p.opt[:maxBlockSize+1]
+}
+
+// parseBlock chooses the sequences of src[start:end] (at most
+// maxBlockSize bytes), starting from p.reps, and returns them with the
+// repeat offsets after them. It does not change p.reps: the caller keeps
+// the new offsets only if the block is written compressed. The returned
+// slice is valid until the next call.
+func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
+	p.mf.findBlock(start, end)
+	block := p.src[start:end]
+	passes := p.passes
+	if !p.primed {
+		p.hist.seed(block)
+		if p.seedPass {
+			passes++
+		}
+	}
+	var reps repeatOffsets
+	for pass := 0; pass < passes; pass++ {
+		if pass > 0 {
+			// Price the next pass with what this block chose, a
+			// better guess than the earlier blocks' statistics.
+			var s symbolStats
+			s.add(block, p.seqs)
+			p.hist.scale(2)
+			p.hist.merge(&s)
+		}
+		p.model.update(&p.hist)
+		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
+	}
+	var s symbolStats
+	s.add(block, p.seqs)
+	p.hist.scale(1)
+	p.hist.merge(&s)
+	p.primed = true
+	return p.seqs, reps
+}
+
+// parsePass parses [start, end) with the current prices, appending to seqs.
+func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatOffsets) {
+	src := p.src
+	m := &p.model
+	opt := p.opt
+	nice := p.niceLen
+	reps := p.reps
+	pos := start
+	litStart := start
+	llZero := m.litLenPrice(0)
+	for pos < end {
+		opt[0] = optNode{litLen: uint32(pos - litStart), reps: reps}
+		lastPos := 0
+		for cur := 0; cur <= lastPos; cur++ {
+			at := pos + cur
+			if at >= end {
+				break
+			}
+			n := &opt[cur]
+			avail := end - at
+			base := n.price + llZero
+			longest := 0
+			taken := false
+
+			// Repeat offsets, in the context of this arrival.
+			for ov := uint32(1); ov <= 3; ov++ {
+				d := n.reps.repDistance(ov, n.litLen)
+				if d == 0 || int(d) > at {
+					continue
+				}
+				if src[at] != src[at-int(d)] || avail < minMatch {
+					continue
+				}
+				l := matchLenAt(src, at, at-int(d), 1, min(avail, maxMatchLen))
+				if l < minMatch {
+					continue
+				}
+				if l >= nice {
+					lastPos = p.take(cur, lastPos, l, ov)
+					taken = true
+					break
+				}
+				longest = max(longest, l)
+				price := base + m.offPrice(ov)
+				lastPos = p.relax(cur, lastPos, minMatch, l, ov, price)
+			}
+			if taken {
+				break
+			}
+
+			// Matches from the tree, priced as repeat codes where
+			// they can be.
+			ms := p.mf.matchesAt(at - start)
+			if k := len(ms); k > 0 {
+				top := ms[k-1]
+				if int(top.length) >= nice && avail >= nice {
+					l := matchLenAt(src, at, at-int(top.dist), nice, min(avail, maxMatchLen))
+					lastPos = p.take(cur, lastPos, l, n.reps.offValueFor(top.dist, n.litLen))
+					break
+				}
+				lo := minMatch
+				for _, mt := range ms {
+					hi := min(int(mt.length), avail)
+					if hi < lo {
+						break
+					}
+					ov := n.reps.offValueFor(mt.dist, n.litLen)
+					lastPos = p.relax(cur, lastPos, lo, hi, ov, base+m.offPrice(ov))
+					lo = hi + 1
+				}
+			}
+
+			// A literal to the next position, if a match reaches past it.
+			if cur+1 <= lastPos {
+				price := n.price + m.lit[src[at]] + m.litLenPrice(n.litLen+1) - m.litLenPrice(n.litLen)
+				if nx := &opt[cur+1]; price < nx.price {
+					*nx = optNode{price: price, litLen: n.litLen + 1, reps: n.reps}
+				}
+			}
+		}
+		if lastPos == 0 {
+			pos++
+			continue
+		}
+		seqs = p.emit(seqs, lastPos)
+		last := &opt[lastPos]
+		reps = last.reps
+		pos += lastPos
+		litStart = pos - int(last.litLen)
+	}
+	return seqs, reps
+}
+
+// relax offers a match at stretch position cur with Offset_Value ov and
+// every length in [lo, hi], for price plus each length's price, and returns
+// the new end of the stretch.
+func (p *parser) relax(cur, lastPos, lo, hi int, ov uint32, price int32) int {
+	opt := p.opt
+	m := &p.model
+	if cur+hi > lastPos {
+		for i := lastPos + 1; i <= cur+hi; i++ {
+			opt[i].price = priceInf
+		}
+		lastPos = cur + hi
+	}
+	from := &opt[cur]
+	var nextReps repeatOffsets
+	haveReps := false
+	for l := lo; l <= hi; l++ {
+		c := price + m.matchLenPrice(uint32(l))
+		t := &opt[cur+l]
+		if c < t.price {
+			if !haveReps {
+				nextReps = from.reps.next(ov, from.litLen)
+				haveReps = true
+			}
+			*t = optNode{price: c, mlen: uint32(l), off: ov, reps: nextReps}
+		}
+	}
+	return lastPos
+}
+
+// take ends the stretch with a match of length l at cur, whatever other
+// arrivals there were, and returns the stretch's end.
+func (p *parser) take(cur, lastPos, l int, ov uint32) int {
+	from := &p.opt[cur]
+	p.opt[cur+l] = optNode{mlen: uint32(l), off: ov, reps: from.reps.next(ov, from.litLen)}
+	return cur + l
+}
+
+// emit appends the sequences of the cheapest path to stretch position
+// last, found by walking the arrivals back from it.
+func (p *parser) emit(seqs []Sequence, last int) []Sequence {
+	opt := p.opt
+	// Walk back, marking each match's start by chaining through mlen:
+	// the arrivals are rewritten in place as a forward list (the nodes
+	// are not needed after the stretch).
+	first := len(seqs)
+	for i := last; i > 0; {
+		n := &opt[i]
+		if n.mlen == 0 {
+			i--
+			continue
+		}
+		s := i - int(n.mlen)
+		seqs = append(seqs, Sequence{LitLen: opt[s].litLen, MatchLen: n.mlen, OffValue: n.off})
+		i = s
+	}
+	// The walk went backwards: reverse the new sequences.
+	for a, b := first, len(seqs)-1; a < b; a, b = a+1, b-1 {
+		seqs[a], seqs[b] = seqs[b], seqs[a]
+	}
+	return seqs
+}
