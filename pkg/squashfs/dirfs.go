@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -19,7 +20,7 @@ func DirFS(dir string) fs.FS { return dirFS(dir) }
 type dirFS string
 
 func (d dirFS) join(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
+	if !validPath(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	return filepath.Join(string(d), filepath.FromSlash(name)), nil
@@ -60,4 +61,30 @@ func (d dirFS) ReadLink(name string) (string, error) {
 		return "", err
 	}
 	return os.Readlink(p)
+}
+
+// validPath is fs.ValidPath without its UTF-8 requirement: "." or a
+// slash-separated relative path whose elements are not empty, "." or "..".
+// Linux file names, NAR entry names and squashfs directory entries
+// (format.adoc "Directory Table": name bytes) are any bytes but '/' and NUL,
+// so a name such as "caf\xe9" (Latin-1) is a file like any other; refusing it
+// made packing a store path that holds one fail.
+func validPath(name string) bool {
+	if name == "." {
+		return true
+	}
+	for {
+		i := strings.IndexByte(name, '/')
+		elem := name
+		if i >= 0 {
+			elem = name[:i]
+		}
+		if elem == "" || elem == "." || elem == ".." || strings.IndexByte(elem, 0) >= 0 {
+			return false
+		}
+		if i < 0 {
+			return true
+		}
+		name = name[i+1:]
+	}
 }

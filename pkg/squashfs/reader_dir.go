@@ -211,7 +211,7 @@ func (r *Reader) entryInode(e *rdEntry) (*rdInode, error) {
 	return in, nil
 }
 
-// resolve walks name (an fs.ValidPath) from the root. Symbolic links in
+// resolve walks name (a validPath) from the root. Symbolic links in
 // the middle are always followed, the last only when follow is set;
 // absolute targets restart at the image root. It returns the inode and the
 // name it was found under.
@@ -304,7 +304,7 @@ func rdPathErr(op, name string, err error) error {
 
 // Open opens the named file (fs.FS), following symbolic links.
 func (r *Reader) Open(name string) (fs.File, error) {
-	if !fs.ValidPath(name) {
+	if !validPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	in, base, err := r.resolve(name, true)
@@ -338,7 +338,7 @@ func (r *Reader) Lstat(name string) (fs.FileInfo, error) {
 }
 
 func (r *Reader) stat(op, name string, follow bool) (fs.FileInfo, error) {
-	if !fs.ValidPath(name) {
+	if !validPath(name) {
 		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
 	in, base, err := r.resolve(name, follow)
@@ -350,7 +350,7 @@ func (r *Reader) stat(op, name string, follow bool) (fs.FileInfo, error) {
 
 // ReadLink returns the target of the named symbolic link, verbatim.
 func (r *Reader) ReadLink(name string) (string, error) {
-	if !fs.ValidPath(name) {
+	if !validPath(name) {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
 	in, _, err := r.resolve(name, false)
