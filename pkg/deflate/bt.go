@@ -1,0 +1,100 @@
+package deflate
+
+import "encoding/binary"
+
+const (
+	btHashBits = 16
+	btWinMask  = windowSize - 1
+	// btMaxDist keeps every candidate's tree slot alive: position p reuses
+	// the slot of p-windowSize, so the oldest usable position is
+	// p-(windowSize-1).
+	btMaxDist = windowSize - 1
+)
+
+// btFinder is a binary-tree match finder: for each 3-byte hash a binary
+// search tree of earlier positions, ordered by the bytes that follow them
+// and rooted at the newest. Searching position p walks down the tree,
+// reporting longer and longer matches, and re-roots the tree at p on the
+// way, so every position is inserted exactly once. Slots are kept for the
+// last window only; positions are offsets into the current buffer, stored
+// +1 so that zero means "none".
+type btFinder struct {
+	head  []int32 // hash -> newest position+1
+	child []int32 // 2*(pos&mask): left (smaller suffixes), +1: right
+}
+
+func (f *btFinder) reset() {
+	if f.head == nil {
+		f.head = make([]int32, 1<<btHashBits)
+		f.child = make([]int32, 2*windowSize)
+	}
+	clear(f.head)
+}
+
+func hash3(b []byte) uint32 {
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+	return v * 0x9E3779B1 >> (32 - btHashBits)
+}
+
+// find inserts position p of src and appends to ms the matches it finds,
+// each as length<<16 | distance with strictly increasing lengths, lengths
+// capped at limit. It visits at most depth tree nodes and stops at the
+// first match of nice bytes or more. p+3 <= len(src) must hold.
+func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) []uint32 {
+	maxLen := min(maxMatch, len(src)-p)
+	h := hash3(src[p:])
+	cur := int(f.head[h]) - 1
+	f.head[h] = int32(p + 1)
+	leftSlot := 2 * (p & btWinMask)
+	rightSlot := leftSlot + 1
+	lenLeft, lenRight := 0, 0
+	best := minMatch - 1
+	child := f.child
+	s := src[p : p+maxLen]
+	base := len(ms)
+	for ; depth > 0 && cur >= 0 && p-cur <= btMaxDist; depth-- {
+		c := src[cur : cur+maxLen]
+		l := min(lenLeft, lenRight)
+		// Compare 8 bytes at a time while both sides have them.
+		for l+8 <= maxLen {
+			x := binary.LittleEndian.Uint64(s[l:]) ^ binary.LittleEndian.Uint64(c[l:])
+			if x != 0 {
+				l += trailingZeroBytes(x)
+				goto compared
+			}
+			l += 8
+		}
+		for l < maxLen && s[l] == c[l] {
+			l++
+		}
+	compared:
+		if l > best {
+			best = l
+			capped := min(l, limit)
+			if n := len(ms); capped >= minMatch && (n == base || capped > int(ms[n-1]>>16)) {
+				ms = append(ms, uint32(capped)<<16|uint32(p-cur))
+			}
+			if l >= nice || l == maxLen {
+				// cur's subtrees become p's: nothing in them can be
+				// ordered between cur and p on the compared bytes.
+				child[leftSlot] = child[2*(cur&btWinMask)]
+				child[rightSlot] = child[2*(cur&btWinMask)+1]
+				return ms
+			}
+		}
+		if c[l] < s[l] {
+			child[leftSlot] = int32(cur + 1)
+			leftSlot = 2*(cur&btWinMask) + 1
+			cur = int(child[leftSlot]) - 1
+			lenLeft = l
+		} else {
+			child[rightSlot] = int32(cur + 1)
+			rightSlot = 2 * (cur & btWinMask)
+			cur = int(child[rightSlot]) - 1
+			lenRight = l
+		}
+	}
+	child[leftSlot] = 0
+	child[rightSlot] = 0
+	return ms
+}

@@ -1,0 +1,148 @@
+package deflate
+
+// costModel prices symbols in bits for the shortest-path parse: a literal
+// byte, a match length (its symbol's code plus extra bits) and a distance
+// code (code plus extra bits).
+type costModel struct {
+	lit    [256]uint32
+	length [maxMatch + 1]uint32
+	dist   [numDist]uint32
+}
+
+// fromHistogram prices symbols by the Huffman code lengths h's counts would
+// get in a dynamic block. A symbol h never used would get no code at all;
+// it is priced as a rare symbol instead, so the next parse can still pick
+// it where it saves enough.
+func (m *costModel) fromHistogram(h *histogram, hs *huffScratch) {
+	var litLen [numLitLen]uint8
+	var distLen [numDist]uint8
+	hs.buildLengths(h.lit[:], maxCodeLen, litLen[:])
+	hs.buildLengths(h.dist[:], maxCodeLen, distLen[:])
+	price := func(l uint8, unused uint32) uint32 {
+		if l == 0 {
+			return unused
+		}
+		return uint32(l)
+	}
+	for i := range m.lit {
+		m.lit[i] = price(litLen[i], 13)
+	}
+	for l := minMatch; l <= maxMatch; l++ {
+		s := lengthSym[l]
+		m.length[l] = price(litLen[257+int(s)], 13) + uint32(lengthExtra[s])
+	}
+	for i := range m.dist {
+		m.dist[i] = price(distLen[i], 13) + uint32(distExtra[i])
+	}
+}
+
+// optimalState is the optimal parser's reusable storage.
+type optimalState struct {
+	mstart []int32  // per chunk position: first match in ms
+	ms     []uint32 // matches, length<<16 | distance, by position
+	cost   []uint32 // cost[i]: bits to code chunk positions i..n
+	choice []uint32 // choice[i]: match taken at i, 0 for a literal
+	model  costModel
+	hist   histogram
+	skipTo int // positions before this are inside a long match already
+}
+
+// parseOptimal appends to e.tokens a near-shortest parse of src[start:end]
+// under a price model refined over e.p.passes rounds: each round prices
+// symbols by the code lengths the previous round's parse would get (the
+// first by a greedy parse) and finds the cheapest path through all matches
+// the finder reported (RFC 1951 allows any parse; this only picks a
+// cheaper one).
+func (e *Encoder) parseOptimal(src []byte, start, end int) {
+	o := &e.opt
+	n := end - start
+	o.mstart = o.mstart[:0]
+	o.ms = o.ms[:0]
+	depth, nice := e.p.depth, e.p.nice
+	for p := start; p < end; p++ {
+		o.mstart = append(o.mstart, int32(len(o.ms)))
+		if p+minMatch > len(src) {
+			continue
+		}
+		if p < o.skipTo {
+			o.ms = e.bt.find(src, p, depth, nice, 0, o.ms)
+			continue
+		}
+		k := len(o.ms)
+		o.ms = e.bt.find(src, p, depth, nice, end-p, o.ms)
+		if len(o.ms) > k {
+			if l := int(o.ms[len(o.ms)-1] >> 16); l >= nice {
+				o.skipTo = p + l
+			}
+		}
+	}
+	o.mstart = append(o.mstart, int32(len(o.ms)))
+
+	// First price model: a greedy parse taking the longest match.
+	h := &o.hist
+	h.reset()
+	for i := 0; i < n; {
+		if a, b := o.mstart[i], o.mstart[i+1]; a < b {
+			m := o.ms[b-1]
+			l, d := m>>16, m&0xffff
+			h.lit[257+uint32(lengthSym[l])]++
+			h.dist[distSym(d)]++
+			i += int(l)
+			continue
+		}
+		h.lit[src[start+i]]++
+		i++
+	}
+	if cap(o.cost) < n+1 {
+		o.cost = make([]uint32, n+1)
+		o.choice = make([]uint32, n+1)
+	}
+	cost, choice := o.cost[:n+1], o.choice[:n+1]
+	lit := src[start:end]
+	for pass := 0; ; pass++ {
+		o.model.fromHistogram(h, &e.hs)
+		m := &o.model
+		cost[n] = 0
+		for i := n - 1; i >= 0; i-- {
+			best := cost[i+1] + m.lit[lit[i]]
+			ch := uint32(0)
+			a, b := o.mstart[i], o.mstart[i+1]
+			l := uint32(minMatch)
+			for _, mt := range o.ms[a:b] {
+				ml, d := mt>>16, mt&0xffff
+				dc := m.dist[distSym(d)]
+				for ; l <= ml; l++ {
+					if c := m.length[l] + dc + cost[i+int(l)]; c < best {
+						best = c
+						ch = l<<16 | d
+					}
+				}
+			}
+			cost[i] = best
+			choice[i] = ch
+		}
+		last := pass+1 >= e.p.passes
+		h.reset()
+		for i := 0; i < n; {
+			ch := choice[i]
+			if ch == 0 {
+				if last {
+					e.tokens = append(e.tokens, literalToken(lit[i]))
+				}
+				h.lit[lit[i]]++
+				i++
+				continue
+			}
+			if last {
+				e.tokens = append(e.tokens, token(ch))
+			}
+			l := ch >> 16
+			h.lit[257+uint32(lengthSym[l])]++
+			h.dist[distSym(ch&0xffff)]++
+			i += int(l)
+		}
+		if last {
+			return
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package deflate
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestTune compresses DEFLATE_CORPUS under each "depth,nice,passes,chunk"
+// setting of DEFLATE_PARAMS (space separated), for tuning the level table.
+func TestTune(t *testing.T) {
+	spec := os.Getenv("DEFLATE_PARAMS")
+	if spec == "" {
+		t.Skip("DEFLATE_PARAMS not set")
+	}
+	data := corpus(t)
+	for _, s := range strings.Fields(spec) {
+		var p params
+		_, err := fmt.Sscanf(s, "%d,%d,%d,%d", &p.depth, &p.nice, &p.passes, &p.chunk)
+		require.NoError(t, err)
+		e := &Encoder{level: 9, p: p}
+		start := cpuTime()
+		total := 0
+		var buf []byte
+		for i := 0; i < len(data); i += 1 << 20 {
+			blk := data[i:min(i+1<<20, len(data))]
+			buf = e.AppendZlib(buf[:0], blk)
+			total += min(len(buf), len(blk))
+		}
+		el := cpuTime() - start
+		t.Logf("%-22s %d bytes %.3f s %.1f MB/s", s, total, el, float64(len(data))/el/1e6)
+	}
+}
+
+// cpuTime is the process's user+system CPU time in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
