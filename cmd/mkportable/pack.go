@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,8 +22,10 @@ const packUsage = `usage: mkportable pack [flags] SRC_DIR OUT_FILE
 Pack the contents of SRC_DIR into the SquashFS image OUT_FILE, as
 'mksquashfs SRC_DIR OUT_FILE -noappend -all-root' does: every entry owned by
 root, one fixed modification time, the root directory's mode from SRC_DIR
-(or --root-mode). Flags may come before or after the arguments; -flag and
---flag are the same.
+(or --root-mode). Like mksquashfs, a SRC_DIR that is not a directory (a
+file, or a symlink: write LINK/ to pack the directory a link points to)
+becomes the only entry of a root directory of mode 0777. Flags may come
+before or after the arguments; -flag and --flag are the same.
 
 flags:
 `
@@ -119,19 +122,35 @@ func runPack(args []string, stdout, stderr io.Writer) error {
 // temporary is left behind (outfile).
 func pack(c *packConfig, stdout, stderr io.Writer) error {
 	start := time.Now()
-	st, err := os.Stat(c.src)
+	// lstat, as mksquashfs does: SRC itself is never followed, but "link/"
+	// resolves to the directory link points to.
+	st, err := os.Lstat(c.src)
 	if err != nil {
-		return fmt.Errorf("source directory: %w", err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("source directory %s: not a directory", c.src)
-	}
-	if err := checkOutsideSource(c.src, c.out); err != nil {
-		return err
+		return fmt.Errorf("source: %w", err)
 	}
 	// Without --root-mode, RootMode 0 lets the "." entry AddFS writes
 	// give the root SRC_DIR's mode, as mksquashfs does.
 	rootMode := c.rootMode
+	add := squashfs.AddOptions{NoHardlinks: c.noHardlinks}
+	if st.IsDir() {
+		if err := checkOutsideSource(c.src, c.out); err != nil {
+			return err
+		}
+	} else {
+		// A single source that is not a directory (a file, a device, a
+		// symlink, also one to a directory) becomes the one entry of a
+		// root directory, under its base name; mksquashfs gives that
+		// root mode 0777 unless -root-mode says otherwise.
+		add.Prefix = filepath.Base(c.src)
+		if !c.hasRootMode {
+			rootMode = 0o777
+		}
+		if st.Mode()&fs.ModeSymlink != 0 && !c.quiet {
+			if fi, err := os.Stat(c.src); err == nil && fi.IsDir() {
+				fmt.Fprintf(stderr, "mkportable pack: note: %s is a symlink; the image holds the link itself, as mksquashfs's would (pack %s/ for the directory it points to)\n", c.src, c.src)
+			}
+		}
+	}
 	f, err := outfile.Create(c.out, 0o644)
 	if err != nil {
 		return err
@@ -152,7 +171,7 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 		return progressStats{Entries: s.Entries, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
 	}
 	prog := startProgress(stderr, !c.quiet && isTerminal(stderr), progressInterval, stats)
-	err = w.AddFS(squashfs.DirFS(c.src), squashfs.AddOptions{NoHardlinks: c.noHardlinks})
+	err = w.AddFS(squashfs.DirFS(c.src), add)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}

@@ -14,7 +14,8 @@ import (
 // path whose links point into a store that does not exist on the build host
 // is read as it is. FileInfo.Sys() is the *syscall.Stat_t, which gives AddFS
 // device numbers and hard links. dir itself may be a file or a symlink; it is
-// then the single entry ".".
+// then the single entry "." (with a trailing slash, "link/" is the directory
+// the symlink points to, as for lstat(2)).
 func DirFS(dir string) fs.FS { return dirFS(dir) }
 
 type dirFS string
@@ -22,6 +23,12 @@ type dirFS string
 func (d dirFS) join(op, name string) (string, error) {
 	if !validPath(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if name == "." {
+		// Verbatim: filepath.Join would drop a trailing slash, and "link/"
+		// (the directory a symlink points to, as lstat(2) resolves it)
+		// would become "link", the symlink itself.
+		return string(d), nil
 	}
 	return filepath.Join(string(d), filepath.FromSlash(name)), nil
 }
