@@ -53,6 +53,7 @@ func (o *Options) check() error {
 type Encoder struct {
 	opts Options
 	p    parser
+	w    blockWriter
 }
 
 // NewEncoder returns an encoder with the given options.
@@ -61,6 +62,34 @@ func NewEncoder(o Options) (*Encoder, error) {
 		return nil, err
 	}
 	return &Encoder{opts: o}, nil
+}
+
+// EncodeAll appends to dst one single-segment frame holding src (RFC 8878
+// section 3.1.1): its window is the whole input, so matches reach back to
+// the frame's start across block boundaries, and each block of up to
+// Block_Maximum_Size bytes is parsed on its own (a sequence never crosses a
+// block, section 3.1.1.2.4).
+func (e *Encoder) EncodeAll(dst, src []byte) []byte {
+	e.p.reset(src, &e.opts)
+	e.w.reset()
+	dst = appendFrameHeader(dst, len(src))
+	if len(src) == 0 {
+		// A frame has at least one block; an empty raw one here.
+		dst, _ = e.w.appendBlock(dst, nil, nil, true)
+		return dst
+	}
+	for start := 0; start < len(src); start += maxBlockSize {
+		end := min(start+maxBlockSize, len(src))
+		seqs, reps := e.p.parseBlock(start, end)
+		var compressed bool
+		dst, compressed = e.w.appendBlock(dst, src[start:end], seqs, end == len(src))
+		if compressed {
+			// Raw and RLE blocks carry no sequences: the decoder's
+			// repeat offsets stay as they were (section 3.1.1.5).
+			e.p.reps = reps
+		}
+	}
+	return dst
 }
 
 // parseAll runs the parser over src block by block as EncodeAll does, as

@@ -271,8 +271,8 @@ func TestMeasureParser(t *testing.T) {
 	}
 	e, err := NewEncoder(o)
 	require.NoError(t, err)
-	var in, est float64
-	var took time.Duration
+	var in, est, real float64
+	var took, encTook time.Duration
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		require.NoError(t, err)
@@ -282,9 +282,12 @@ func TestMeasureParser(t *testing.T) {
 			e.parseAll(data[:n], func(block []byte, seqs []Sequence) { est += estimateBits(block, seqs) / 8 })
 			took += time.Since(start)
 			parseAndReplay(t, e, data[:n])
+			start = time.Now()
+			real += float64(len(e.EncodeAll(nil, data[:n])))
+			encTook += time.Since(start)
 			in += float64(n)
 			data = data[n:]
 		}
 	}
-	t.Logf("%+v: %.0f bytes -> %.0f estimated (%.4f), parsed in %v", o, in, est, est/in, took)
+	t.Logf("%+v: %.0f bytes -> %.0f estimated (%.4f), parsed in %v; encoded %.0f in %v", o, in, est, est/in, took, real, encTook)
 }
