@@ -36,11 +36,6 @@ func (b *bitWriter) addBits(v uint64, nb uint) {
 	}
 }
 
-// bitLen returns how many bits have been written so far.
-func (b *bitWriter) bitLen(start int) int {
-	return (len(b.out)-start)*8 + int(b.n)
-}
-
 // finish flushes the pending bits, zero-padding the last byte, and returns
 // the stream.
 func (b *bitWriter) finish() []byte {

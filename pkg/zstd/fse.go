@@ -111,10 +111,10 @@ func (t *fseTable) build(norm []int16, log uint8) {
 		t.cellStart[s] = start
 		t.count[s] = uint16(c)
 		start += uint16(c)
-		switch {
-		case c == 0:
+		switch c {
+		case 0:
 			t.maxBits[s], t.threshold[s], t.bitCost[s] = 0, 0, 0
-		case c == 1:
+		case 1:
 			// n is always 1: the decoder reads all log bits.
 			t.maxBits[s] = log
 			t.threshold[s] = uint32(size)
@@ -206,17 +206,13 @@ func normalizeCounts(norm []int16, hist []uint32, total uint32, log uint8) bool 
 	size := uint32(1) << log
 	sum := uint32(0)
 	for s, h := range hist {
-		switch {
-		case h == 0:
+		if h == 0 {
 			norm[s] = 0
-		default:
-			n := uint32(uint64(h) * uint64(size) / uint64(total))
-			if n == 0 {
-				n = 1
-			}
-			norm[s] = int16(n)
-			sum += n
+			continue
 		}
+		n := max(uint32(uint64(h)*uint64(size)/uint64(total)), 1)
+		norm[s] = int16(n)
+		sum += n
 	}
 	for s := len(hist); s < len(norm); s++ {
 		norm[s] = 0
