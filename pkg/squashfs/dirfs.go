@@ -1,6 +1,7 @@
 package squashfs
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -40,7 +41,17 @@ func (d dirFS) Open(name string) (fs.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if nameTooLong(err) {
+		err = d.viaShortPath(name, err, func(q string) (err error) {
+			f, err = os.OpenFile(q, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+			return err
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Stat describes name itself, a symlink included (lstat).
@@ -49,7 +60,14 @@ func (d dirFS) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.Lstat(p)
+	fi, err := os.Lstat(p)
+	if nameTooLong(err) {
+		err = d.viaShortPath(name, err, func(q string) (err error) {
+			fi, err = os.Lstat(q)
+			return err
+		})
+	}
+	return fi, err
 }
 
 // ReadDir lists a directory sorted by name; entries' Info is lstat.
@@ -58,7 +76,30 @@ func (d dirFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.ReadDir(p)
+	ents, err := os.ReadDir(p)
+	short := true
+	if nameTooLong(err) {
+		short = false
+		err = d.viaShortPath(name, err, func(q string) (err error) {
+			ents, err = os.ReadDir(q)
+			return err
+		})
+	}
+	if err != nil || (short && len(p)+1+MaxNameLen < pathMax) {
+		return ents, err
+	}
+	// The entries' Info would lstat a path too long for the system call
+	// (or one through a descriptor closed by now): take it through Stat,
+	// which finds a way, while listing.
+	out := make([]fs.DirEntry, len(ents))
+	for i, e := range ents {
+		fi, err := d.Stat(joinPrefix(name, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = fs.FileInfoToDirEntry(fi)
+	}
+	return out, nil
 }
 
 // ReadLink returns a symlink's target verbatim.
@@ -67,8 +108,21 @@ func (d dirFS) ReadLink(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return os.Readlink(p)
+	target, err := os.Readlink(p)
+	if nameTooLong(err) {
+		err = d.viaShortPath(name, err, func(q string) (err error) {
+			target, err = os.Readlink(q)
+			return err
+		})
+	}
+	return target, err
 }
+
+// pathMax is Linux's PATH_MAX: a path given to a system call has fewer
+// bytes (including its NUL), however deep the tree it names may be.
+const pathMax = 4096
+
+func nameTooLong(err error) bool { return errors.Is(err, syscall.ENAMETOOLONG) }
 
 // validPath is fs.ValidPath without its UTF-8 requirement: "." or a
 // slash-separated relative path whose elements are not empty, "." or "..".

@@ -45,30 +45,11 @@ func TestDirFSAwkwardNames(t *testing.T) {
 	want[inner] = "inner"
 	require.NoError(t, os.Symlink("target-\xff", filepath.Join(src, dir, "link-\xfd")))
 
-	buf := &wtTruncBuffer{}
-	w, err := NewWriter(buf, Options{BlockSize: 4096})
-	require.NoError(t, err)
-	require.NoError(t, w.AddFS(DirFS(src), AddOptions{}))
-	require.NoError(t, w.Close())
-
-	r, err := NewReader(bytes.NewReader(buf.b), int64(len(buf.b)))
-	require.NoError(t, err)
-	var got []string
-	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		got = append(got, p)
-		if d.Type().IsRegular() {
-			f, err := r.Open(p)
-			require.NoError(t, err)
-			data, err := io.ReadAll(f)
-			require.NoError(t, err)
-			require.NoError(t, f.Close())
-			assert.Equal(t, want[p], string(data), "content of %q", p)
-		}
-		return nil
-	}))
+	img := dfPack(t, src)
+	r, files, got := dfReadBack(t, img)
+	for p, content := range files {
+		assert.Equal(t, want[p], content, "content of %q", p)
+	}
 	target, err := r.ReadLink(dir + "/link-\xfd")
 	require.NoError(t, err)
 	assert.Equal(t, "target-\xff", target)
@@ -80,7 +61,7 @@ func TestDirFSAwkwardNames(t *testing.T) {
 	sort.Strings(got)
 	assert.Equal(t, wantPaths, got, "pkg/squashfs Reader")
 
-	mnt := wtMount(t, buf.b)
+	mnt := wtMount(t, img)
 	for p, content := range want {
 		data, err := os.ReadFile(filepath.Join(mnt, p))
 		if content == "" {
@@ -93,6 +74,43 @@ func TestDirFSAwkwardNames(t *testing.T) {
 	target, err = os.Readlink(filepath.Join(mnt, dir, "link-\xfd"))
 	require.NoError(t, err)
 	assert.Equal(t, "target-\xff", target)
+}
+
+// dfPack packs src through DirFS with 4 KiB blocks and returns the image.
+func dfPack(t *testing.T, src string) []byte {
+	t.Helper()
+	buf := &wtTruncBuffer{}
+	w, err := NewWriter(buf, Options{BlockSize: 4096})
+	require.NoError(t, err)
+	require.NoError(t, w.AddFS(DirFS(src), AddOptions{}))
+	require.NoError(t, w.Close())
+	return buf.b
+}
+
+// dfReadBack opens img with the Reader and walks it: the contents of every
+// regular file, and every path.
+func dfReadBack(t *testing.T, img []byte) (*Reader, map[string]string, []string) {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	files := map[string]string{}
+	var paths []string
+	require.NoError(t, fs.WalkDir(r, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		paths = append(paths, p)
+		if d.Type().IsRegular() {
+			f, err := r.Open(p)
+			require.NoError(t, err)
+			data, err := io.ReadAll(f)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			files[p] = string(data)
+		}
+		return nil
+	}))
+	return r, files, paths
 }
 
 func TestValidPath(t *testing.T) {
