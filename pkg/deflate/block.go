@@ -201,14 +201,22 @@ func finalBit(final bool) uint64 {
 
 // setFixed loads the fixed codes of RFC 1951 3.2.6.
 func (c *codeSet) setFixed() {
-	for i := range c.litLen {
-		c.litLen[i] = fixedLitLen(i)
+	// The canonical codes count all 288 literal/length and 32 distance
+	// symbols of the fixed code, including the ones that never occur.
+	var lens [288]uint8
+	var codes [288]uint16
+	for i := range lens {
+		lens[i] = fixedLitLen(i)
 	}
-	for i := range c.distLen {
-		c.distLen[i] = 5
+	canonicalCodes(lens[:], codes[:])
+	copy(c.litLen[:], lens[:])
+	copy(c.litCode[:], codes[:])
+	for i := range lens[:32] {
+		lens[i] = 5
 	}
-	canonicalCodes(c.litLen[:], c.litCode[:])
-	canonicalCodes(c.distLen[:], c.distCode[:])
+	canonicalCodes(lens[:32], codes[:32])
+	copy(c.distLen[:], lens[:])
+	copy(c.distCode[:], codes[:])
 }
 
 // writeTokens writes toks and the end-of-block symbol with c's codes.

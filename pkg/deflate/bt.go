@@ -3,8 +3,9 @@ package deflate
 import "encoding/binary"
 
 const (
-	btHashBits = 16
-	btWinMask  = windowSize - 1
+	btHashBits  = 16
+	bt3HashBits = 14
+	btWinMask   = windowSize - 1
 	// btMaxDist keeps every candidate's tree slot alive: position p reuses
 	// the slot of p-windowSize, so the oldest usable position is
 	// p-(windowSize-1).
@@ -19,39 +20,63 @@ const (
 // last window only; positions are offsets into the current buffer, stored
 // +1 so that zero means "none".
 type btFinder struct {
-	head  []int32 // hash -> newest position+1
+	head3 []int32 // 3-byte hash -> newest position+1
+	head  []int32 // 4-byte hash -> newest position+1
 	child []int32 // 2*(pos&mask): left (smaller suffixes), +1: right
+	sink  int32   // keeps the early loads of find from being optimised away
 }
 
 func (f *btFinder) reset() {
 	if f.head == nil {
+		f.head3 = make([]int32, 1<<bt3HashBits)
 		f.head = make([]int32, 1<<btHashBits)
 		f.child = make([]int32, 2*windowSize)
 	}
+	clear(f.head3)
 	clear(f.head)
 }
 
+// hash3 and hash4 hash the 3 or 4 bytes at the start of b (b holds 4).
 func hash3(b []byte) uint32 {
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	return v * 0x9E3779B1 >> (32 - btHashBits)
+	return v * 0x9E3779B1 >> (32 - bt3HashBits)
+}
+
+func hash4(b []byte) uint32 {
+	return binary.LittleEndian.Uint32(b) * 0x9E3779B1 >> (32 - btHashBits)
 }
 
 // find inserts position p of src and appends to ms the matches it finds,
 // each as length<<16 | distance with strictly increasing lengths, lengths
-// capped at limit. It visits at most depth tree nodes and stops at the
-// first match of nice bytes or more. p+3 <= len(src) must hold.
+// capped at limit. The trees are keyed by 4-byte hashes; a 3-byte match is
+// taken from the newest position with the same 3-byte hash only (far
+// 3-byte matches rarely beat three literals). It visits at most depth tree
+// nodes and stops at the first match of nice bytes or more. p+4 <=
+// len(src) must hold.
 func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) []uint32 {
 	maxLen := min(maxMatch, len(src)-p)
-	h := hash3(src[p:])
+	s := src[p : p+maxLen]
+	base := len(ms)
+	h3 := hash3(s)
+	if c3 := int(f.head3[h3]) - 1; c3 >= 0 && p-c3 <= btMaxDist && limit >= minMatch &&
+		src[c3] == s[0] && src[c3+1] == s[1] && src[c3+2] == s[2] {
+		ms = append(ms, minMatch<<16|uint32(p-c3))
+	}
+	f.head3[h3] = int32(p + 1)
+	h := hash4(s)
 	cur := int(f.head[h]) - 1
 	f.head[h] = int32(p + 1)
+	if len(s) >= 8 {
+		// Load the next position's hash heads now, so their cache
+		// misses overlap this tree walk (the walk's loads depend on each
+		// other; these do not).
+		f.sink += f.head[hash4(s[1:])] + f.head3[hash3(s[1:])]
+	}
 	leftSlot := 2 * (p & btWinMask)
 	rightSlot := leftSlot + 1
 	lenLeft, lenRight := 0, 0
 	best := minMatch - 1
 	child := f.child
-	s := src[p : p+maxLen]
-	base := len(ms)
 	for ; depth > 0 && cur >= 0 && p-cur <= btMaxDist; depth-- {
 		c := src[cur : cur+maxLen]
 		l := min(lenLeft, lenRight)

@@ -24,14 +24,14 @@ type params struct {
 
 var levels = [10]params{
 	1: {depth: 4, nice: 16, passes: 1, chunk: 1 << 16},
-	2: {depth: 6, nice: 24, passes: 1, chunk: 1 << 16},
-	3: {depth: 8, nice: 32, passes: 1, chunk: 1 << 16},
-	4: {depth: 10, nice: 48, passes: 1, chunk: 1 << 16},
-	5: {depth: 12, nice: 64, passes: 1, chunk: 1 << 16},
-	6: {depth: 16, nice: 96, passes: 2, chunk: 1 << 16},
-	7: {depth: 24, nice: 128, passes: 2, chunk: 1 << 16},
-	8: {depth: 32, nice: 192, passes: 2, chunk: 1 << 16},
-	9: {depth: 48, nice: 258, passes: 3, chunk: 1 << 16},
+	2: {depth: 6, nice: 16, passes: 1, chunk: 1 << 16},
+	3: {depth: 6, nice: 24, passes: 1, chunk: 1 << 16},
+	4: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
+	5: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
+	6: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
+	7: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
+	8: {depth: 12, nice: 32, passes: 1, chunk: 1 << 16},
+	9: {depth: 16, nice: 32, passes: 1, chunk: 1 << 16},
 }
 
 // Encoder compresses buffers into zlib streams. Its tables are allocated

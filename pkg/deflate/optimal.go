@@ -61,7 +61,7 @@ func (e *Encoder) parseOptimal(src []byte, start, end int) {
 	depth, nice := e.p.depth, e.p.nice
 	for p := start; p < end; p++ {
 		o.mstart = append(o.mstart, int32(len(o.ms)))
-		if p+minMatch > len(src) {
+		if p+4 > len(src) {
 			continue
 		}
 		if p < o.skipTo {
