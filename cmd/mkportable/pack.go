@@ -24,7 +24,8 @@ Pack the contents of SRC_DIR into the SquashFS image OUT_FILE, as
 root, one fixed modification time, the root directory's mode from SRC_DIR
 (or --root-mode). Like mksquashfs, a SRC_DIR that is not a directory (a
 file, or a symlink: write LINK/ to pack the directory a link points to)
-becomes the only entry of a root directory of mode 0777. Flags may come
+becomes the only entry of a root directory of mode 0777, and OUT_FILE may be
+inside SRC_DIR (the image never contains itself). Flags may come
 before or after the arguments; -flag and --flag are the same.
 
 flags:
@@ -132,11 +133,7 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 	// give the root SRC_DIR's mode, as mksquashfs does.
 	rootMode := c.rootMode
 	add := squashfs.AddOptions{NoHardlinks: c.noHardlinks}
-	if st.IsDir() {
-		if err := checkOutsideSource(c.src, c.out); err != nil {
-			return err
-		}
-	} else {
+	if !st.IsDir() {
 		// A single source that is not a directory (a file, a device, a
 		// symlink, also one to a directory) becomes the one entry of a
 		// root directory, under its base name; mksquashfs gives that
@@ -151,11 +148,28 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	var fsys fs.FS = squashfs.DirFS(c.src)
+	outDir, inside := outputDirIn(c.src, c.out)
+	var skip []os.FileInfo
+	if inside && st.IsDir() {
+		// An older OUT_FILE is replaced only at the end; until then it is
+		// part of the tree (and so is the temporary).
+		if old, err := os.Stat(c.out); err == nil && old.Mode().IsRegular() {
+			skip = append(skip, old)
+		}
+	}
 	f, err := outfile.Create(c.out, 0o644)
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
+	if inside && st.IsDir() {
+		tmp, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("output %s: %w", c.out, err)
+		}
+		fsys = withoutOutput{fsys.(walkFS), outDir, append(skip, tmp)}
+	}
 	w, err := squashfs.NewWriter(f, squashfs.Options{
 		BlockSize:  c.blockSize,
 		Compressor: c.comp,
@@ -171,7 +185,7 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 		return progressStats{Entries: s.Entries, BytesIn: s.BytesIn, BytesOut: s.BytesOut}
 	}
 	prog := startProgress(stderr, !c.quiet && isTerminal(stderr), progressInterval, stats)
-	err = w.AddFS(squashfs.DirFS(c.src), add)
+	err = w.AddFS(fsys, add)
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -194,27 +208,74 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// checkOutsideSource refuses an OUT_FILE inside SRC_DIR: the image (and its
-// temporary) would be packed into itself.
-func checkOutsideSource(src, out string) error {
+// outputDirIn reports whether OUT_FILE's directory is SRC_DIR or below it
+// (symlinks resolved on both sides), and if so its slash path relative to
+// SRC_DIR ("." for SRC_DIR itself): the directory of the walk that holds
+// the output.
+func outputDirIn(src, out string) (string, bool) {
 	absSrc, err := filepath.Abs(src)
 	if err != nil {
-		return fmt.Errorf("source directory %s: %w", src, err)
+		return "", false
 	}
 	if r, err := filepath.EvalSymlinks(absSrc); err == nil {
 		absSrc = r
 	}
 	absOut, err := filepath.Abs(out)
 	if err != nil {
-		return fmt.Errorf("output %s: %w", out, err)
+		return "", false
 	}
 	dir := filepath.Dir(absOut)
 	if r, err := filepath.EvalSymlinks(dir); err == nil {
 		dir = r
 	}
 	rel, err := filepath.Rel(absSrc, dir)
-	if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("output %s is inside the source directory %s", out, src)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", false
 	}
-	return nil
+	return filepath.ToSlash(rel), true
+}
+
+// walkFS is what AddFS uses of squashfs.DirFS.
+type walkFS interface {
+	fs.ReadDirFS
+	fs.StatFS
+	ReadLink(name string) (string, error)
+}
+
+// withoutOutput hides the files in skip (the image's temporary and the
+// OUT_FILE it replaces) from the listing of directory dir, as mksquashfs
+// leaves its own output out of the image: OUT_FILE may be inside SRC_DIR.
+// Files are matched by identity (os.SameFile), not name.
+type withoutOutput struct {
+	walkFS
+	dir  string
+	skip []os.FileInfo
+}
+
+func (w withoutOutput) ReadDir(name string) ([]fs.DirEntry, error) {
+	ents, err := w.walkFS.ReadDir(name)
+	if err != nil || name != w.dir {
+		return ents, err
+	}
+	out := ents[:0:0]
+	for _, e := range ents {
+		if e.Type().IsRegular() && w.skipped(e) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func (w withoutOutput) skipped(e fs.DirEntry) bool {
+	fi, err := e.Info()
+	if err != nil {
+		return false // AddFS asks again and reports the error
+	}
+	for _, s := range w.skip {
+		if os.SameFile(fi, s) {
+			return true
+		}
+	}
+	return false
 }
