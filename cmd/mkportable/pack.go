@@ -148,7 +148,7 @@ func pack(c *packConfig, stdout, stderr io.Writer) error {
 			}
 		}
 	}
-	var fsys fs.FS = squashfs.DirFS(c.src)
+	fsys := squashfs.DirFS(c.src)
 	outDir, inside := outputDirIn(c.src, c.out)
 	var skip []os.FileInfo
 	if inside && st.IsDir() {
