@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -719,4 +722,62 @@ func FuzzBackendRoundTrip(f *testing.F) {
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(data, got))
 	})
+}
+
+// treeSample returns up to n 1 MiB chunks of the concatenated regular files
+// under ZSTD_TREE (default /var/tmp/pareto/tree, the project's benchmark
+// tree), spread evenly over it, as squashfs's 1 MiB blocks would be.
+func treeSample(tb testing.TB, n int) [][]byte {
+	dir := os.Getenv("ZSTD_TREE")
+	if dir == "" {
+		dir = "/var/tmp/pareto/tree"
+	}
+	var all []byte
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		all = append(all, b...)
+		return err
+	})
+	if err != nil {
+		tb.Skipf("no benchmark tree: %v", err)
+	}
+	chunks := len(all) >> 20
+	var out [][]byte
+	for i := 0; i < n && i < chunks; i++ {
+		c := i * chunks / n
+		out = append(out, all[c<<20:(c+1)<<20])
+	}
+	return out
+}
+
+// BenchmarkBackendTree reports the size of 1 MiB frames of the benchmark
+// tree written by the package's Encoder (its parser, this back end) next to
+// klauspost's best level on the same chunks, in bytes per MiB; every frame
+// is checked with klauspost's decoder.
+func BenchmarkBackendTree(b *testing.B) {
+	chunks := treeSample(b, 16)
+	e, err := NewEncoder(DefaultOptions)
+	require.NoError(b, err)
+	k, err := kzstd.NewWriter(nil, kzstd.WithEncoderLevel(kzstd.SpeedBestCompression),
+		kzstd.WithEncoderCRC(false), kzstd.WithSingleSegment(true), kzstd.WithEncoderConcurrency(1),
+		kzstd.WithWindowSize(1<<20))
+	require.NoError(b, err)
+	b.ResetTimer()
+	var ours, theirs int
+	for i := 0; i < b.N; i++ {
+		ours, theirs = 0, 0
+		for _, c := range chunks {
+			f := e.EncodeAll(nil, c)
+			got, err := decodeKlauspost(b, f)
+			require.NoError(b, err)
+			require.True(b, bytes.Equal(c, got))
+			ours += len(f)
+			theirs += len(k.EncodeAll(c, nil))
+		}
+	}
+	b.ReportMetric(float64(ours)/float64(len(chunks)), "ours-B/MiB")
+	b.ReportMetric(float64(theirs)/float64(len(chunks)), "klauspost-B/MiB")
 }

@@ -27,6 +27,10 @@ type blockWriter struct {
 	// previous Huffman table. huffSaved holds a copy taken at the start of
 	// each block, put back when the block does not end up replacing it.
 	huff, huffSaved *huff0.Scratch
+	// huffNew keeps a new table while the Treeless way is tried, and litNew
+	// the literals coded with it.
+	huffNew *huff0.Scratch
+	litNew  []byte
 	// prev are the tables a Repeat_Mode refers to, valid once a compressed
 	// block with sequences has been written in this frame.
 	prev      [numKinds]fseTable
@@ -43,10 +47,10 @@ func (w *blockWriter) reset() {
 		// (section 4.2.1); huff0 defaults to that and to all 256 symbols.
 		w.huff = &huff0.Scratch{}
 		w.huffSaved = &huff0.Scratch{}
+		w.huffNew = &huff0.Scratch{}
 	}
 	var none huff0.Scratch
 	w.huff.TransferCTable(&none)
-	w.huff.Reuse = huff0.ReusePolicyAllow
 	w.prevValid = false
 }
 

@@ -81,51 +81,84 @@ func allSame(b []byte) bool {
 }
 
 // appendLiterals writes the literals section for lits, the smallest of Raw,
-// RLE and Huffman-coded (with a new table, or Treeless with the table of the
-// previous compressed block). It reports whether the section carries a new
-// Huffman table: the caller keeps w.huff's state then, and otherwise puts
-// back the state saved before, since a decoder's previous table changes only
-// through a Huffman_Tree_Description (section 3.1.1.3.1.1, Treeless).
+// RLE and Huffman-coded, with a new table or Treeless with the table of the
+// previous compressed block; both Huffman ways are tried. It reports whether
+// the section carries a new Huffman table: the caller keeps w.huff's state
+// then, and otherwise puts back the state saved before (w.huffSaved), since
+// a decoder's previous table changes only through a Huffman_Tree_Description
+// (section 3.1.1.3.1.1, Treeless_Literals_Block).
 func (w *blockWriter) appendLiterals(dst, lits []byte) ([]byte, bool) {
 	n := len(lits)
 	if allSame(lits) && n > 1 {
 		dst = appendRawRLELiteralsHeader(dst, litRLE, n)
 		return append(dst, lits[0]), false
 	}
-	rawSize := rawRLELiteralsHeaderLen(n) + n
+	bestSize := rawRLELiteralsHeaderLen(n) + n
 	if n > 1 {
 		single := n <= maxSingleStreamLiterals
-		var out []byte
-		var reused bool
-		var err error
-		if single {
-			out, reused, err = huff0.Compress1X(lits, w.huff)
-		} else {
-			out, reused, err = huff0.Compress4X(lits, w.huff)
+		// A new table first. ReusePolicyNone makes huff0 forget the
+		// previous table, which w.huffSaved still holds.
+		w.huff.Reuse = huff0.ReusePolicyNone
+		newOut, _, errNew := w.huffmanCompress(lits, single)
+		if errNew == nil {
+			if size := huffmanLiteralsSize(single, n, len(newOut)); size < bestSize {
+				bestSize = size
+				w.litNew = append(w.litNew[:0], newOut...)
+				w.huffNew.TransferCTable(w.huff)
+			} else {
+				errNew = errNotSmaller
+			}
 		}
-		switch {
-		case err == nil:
-			typ := byte(litCompressed)
-			if reused {
-				typ = litTreeless
+		// Then the previous table, if there is one that codes every
+		// literal byte value.
+		w.huff.TransferCTable(w.huffSaved)
+		w.huff.Reuse = huff0.ReusePolicyMust
+		oldOut, reused, errOld := w.huffmanCompress(lits, single)
+		if errOld == nil && reused {
+			if size := huffmanLiteralsSize(single, n, len(oldOut)); size < bestSize {
+				dst = appendHuffmanLiteralsHeader(dst, litTreeless, single, n, len(oldOut))
+				return append(dst, oldOut...), false
 			}
-			hdr := 5
-			switch {
-			case single || (n < 1<<10 && len(out) < 1<<10):
-				hdr = 3
-			case n < 1<<14 && len(out) < 1<<14:
-				hdr = 4
-			}
-			if (!single || len(out) <= maxSingleStreamLiterals) && hdr+len(out) < rawSize {
-				dst = appendHuffmanLiteralsHeader(dst, typ, single, n, len(out))
-				return append(dst, out...), !reused
-			}
-		case errors.Is(err, huff0.ErrIncompressible), errors.Is(err, huff0.ErrUseRLE):
-		default:
-			// huff0 fails only on inputs it cannot code; raw literals are
-			// always valid.
+		}
+		if errNew == nil {
+			w.huff.TransferCTable(w.huffNew)
+			dst = appendHuffmanLiteralsHeader(dst, litCompressed, single, n, len(w.litNew))
+			return append(dst, w.litNew...), true
 		}
 	}
 	dst = appendRawRLELiteralsHeader(dst, litRaw, n)
 	return append(dst, lits...), false
+}
+
+// errNotSmaller marks a Huffman coding that is no smaller than raw literals.
+var errNotSmaller = errors.New("zstd: Huffman literals not smaller than raw")
+
+// huffmanCompress codes lits in one stream (Size_Format 00, up to 1023
+// literals) or four (above: a single stream has no larger size format).
+// huff0's output is the Huffman_Tree_Description (unless it reused the
+// previous table) followed by the stream(s) with the jump table of section
+// 3.1.1.3.1.6 for four. Its errors (incompressible, one symbol, too few
+// literals for four streams) all mean raw literals will do.
+func (w *blockWriter) huffmanCompress(lits []byte, single bool) ([]byte, bool, error) {
+	if single {
+		out, reused, err := huff0.Compress1X(lits, w.huff)
+		if err == nil && len(out) > maxSingleStreamLiterals {
+			err = errNotSmaller
+		}
+		return out, reused, err
+	}
+	return huff0.Compress4X(lits, w.huff)
+}
+
+// huffmanLiteralsSize is the size of a Huffman-coded literals section of n
+// literals whose coded part (tree description and streams) is comp bytes.
+func huffmanLiteralsSize(single bool, n, comp int) int {
+	switch {
+	case single || (n < 1<<10 && comp < 1<<10):
+		return 3 + comp
+	case n < 1<<14 && comp < 1<<14:
+		return 4 + comp
+	default:
+		return 5 + comp
+	}
 }
