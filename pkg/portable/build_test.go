@@ -540,3 +540,49 @@ func TestBuildMatchesMksquashfs(t *testing.T) {
 	msg, err = exec.Command(sqfsdiff, "-a", ref, "-b", filepath.Join(out, "demo_1.0.raw")).CombinedOutput()
 	assert.NoError(t, err, "sqfsdiff reports differences:\n%s", msg)
 }
+
+// TestBuildAwkwardStoreNames: a store path may hold any file name a NAR
+// allows (bytes other than '/' and NUL, not valid UTF-8 for instance) and
+// trees deeper than PATH_MAX; both reach the image byte for byte.
+func TestBuildAwkwardStoreNames(t *testing.T) {
+	root := t.TempDir()
+	sp := "/nix/store/3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d-awkward"
+	dir := filepath.Join(root, sp)
+	names := []string{"caf\xe9", "new\nline", "\xff\xfe"}
+	for _, n := range names {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, n), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n, "f"), []byte(n), 0o444))
+	}
+	// 20 levels of 250-byte names: over 5,000 bytes below the store path.
+	deep := ""
+	for i := range 20 {
+		deep += "/" + strings.Repeat(string(rune('a'+i)), 250)
+	}
+	t.Chdir(dir)
+	for _, c := range strings.Split(deep[1:], "/") {
+		require.NoError(t, os.Mkdir(c, 0o755))
+		require.NoError(t, os.Chdir(c))
+	}
+	require.NoError(t, os.WriteFile("bottom", []byte("bottom"), 0o444))
+	unitSP := "/nix/store/4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f-demo.service"
+	require.NoError(t, os.WriteFile(filepath.Join(root, unitSP), []byte("[Service]\nExecStart=/bin/true\n"), 0o444))
+
+	s := &Spec{Pname: "demo", Version: "1", Units: []string{unitSP}, Contents: []string{sp}}
+	storePaths := filepath.Join(t.TempDir(), "store-paths")
+	require.NoError(t, os.WriteFile(storePaths, []byte(sp+"\n"+unitSP+"\n"), 0o644))
+	s.ClosureFile = storePaths
+	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}})
+	require.NoError(t, err)
+	r, err := squashfs.OpenImage(sum.Image)
+	require.NoError(t, err)
+	defer func() { _ = r.Close() }()
+	base := strings.TrimPrefix(sp, "/")
+	for _, n := range names {
+		data, err := r.ReadFile(base + "/" + n + "/f")
+		require.NoError(t, err, "%q", n)
+		assert.Equal(t, n, string(data))
+	}
+	data, err := r.ReadFile(base + deep + "/bottom")
+	require.NoError(t, err)
+	assert.Equal(t, "bottom", string(data))
+}
