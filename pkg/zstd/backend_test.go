@@ -781,3 +781,44 @@ func BenchmarkBackendTree(b *testing.B) {
 	b.ReportMetric(float64(ours)/float64(len(chunks)), "ours-B/MiB")
 	b.ReportMetric(float64(theirs)/float64(len(chunks)), "klauspost-B/MiB")
 }
+
+// TestSizeBlockIsExactAndPure: sizeBlock predicts appendBlock's length in
+// every state, and asking it (also about other blocks) does not change the
+// frame that follows.
+func TestSizeBlockIsExactAndPure(t *testing.T) {
+	rng := rand.New(rand.NewSource(8))
+	data := append(append(textData(rng, 150000), skewedData(rng, 40000)...), binaryData(rng, 150000)...)
+	data = append(append(data, randomData(rng, 20000)...), make([]byte, 5000)...)
+	var plain, probed blockWriter
+	want := greedyFrame(t, &plain, data, 32<<10, 4)
+
+	probed.reset()
+	frame := appendFrameHeader(nil, len(data))
+	g := newGreedyParser(4)
+	for start := 0; start < len(data); start += 32 << 10 {
+		end := min(start+32<<10, len(data))
+		saved := g.reps
+		seqs := g.parseBlock(data, start, end)
+		// Probe other cuts first: the whole rest, and a half block.
+		probed.sizeBlock(data[start:min(len(data), start+maxBlockSize)], nil)
+		half := 0
+		for half < len(seqs)/2 {
+			half++
+		}
+		n := 0
+		for _, s := range seqs[:half] {
+			n += int(s.LitLen + s.MatchLen)
+		}
+		probed.sizeBlock(data[start:start+n], seqs[:half])
+		size := probed.sizeBlock(data[start:end], seqs)
+		before := len(frame)
+		var c bool
+		frame, c = probed.appendBlock(frame, data[start:end], seqs, end == len(data))
+		require.Equal(t, size, len(frame)-before, "block at %d", start)
+		if !c {
+			g.reps = saved
+		}
+	}
+	require.Equal(t, want, frame)
+	requireBothDecode(t, frame, data, "probed")
+}

@@ -37,6 +37,7 @@ type blockWriter struct {
 	prevValid bool
 	seq       seqScratch
 	lits      []byte
+	sizeBuf   []byte
 }
 
 // reset starts a new frame: a decoder starts every frame with no previous
@@ -65,6 +66,20 @@ func (w *blockWriter) reset() {
 // true): after a Raw/RLE block the decoder's repeat offsets did NOT advance,
 // so the caller must restore its own.
 func (w *blockWriter) appendBlock(dst, src []byte, seqs []Sequence, last bool) (out []byte, compressed bool) {
+	return w.encodeBlock(dst, src, seqs, last, true)
+}
+
+// sizeBlock returns the number of bytes appendBlock would append for src
+// and seqs now (header included), without changing the entropy state: a
+// caller can compare ways to cut its input into blocks by their exact cost.
+func (w *blockWriter) sizeBlock(src []byte, seqs []Sequence) int {
+	w.sizeBuf, _ = w.encodeBlock(w.sizeBuf[:0], src, seqs, false, false)
+	return len(w.sizeBuf)
+}
+
+// encodeBlock is appendBlock; with commit false it leaves the entropy state
+// as it found it.
+func (w *blockWriter) encodeBlock(dst, src []byte, seqs []Sequence, last, commit bool) ([]byte, bool) {
 	if len(src) > maxBlockSize {
 		panic(fmt.Sprintf("zstd: block of %d bytes exceeds Block_Maximum_Size", len(src)))
 	}
@@ -89,10 +104,10 @@ func (w *blockWriter) appendBlock(dst, src []byte, seqs []Sequence, last bool) (
 		if size < len(src) {
 			h := lastBit | blockCompressed<<1 | uint32(size)<<3
 			dst[start], dst[start+1], dst[start+2] = byte(h), byte(h>>8), byte(h>>16)
-			if !newHuff {
+			if !newHuff || !commit {
 				w.huff.TransferCTable(w.huffSaved)
 			}
-			if len(seqs) > 0 {
+			if len(seqs) > 0 && commit {
 				w.commitTables()
 			}
 			return dst, true
