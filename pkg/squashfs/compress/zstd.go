@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/klauspost/compress/zstd"
+
+	ownzstd "github.com/mkportable/mkportable/pkg/zstd"
 )
 
 // zstd blocks are single zstd frames (RFC 8878). The kernel's
@@ -33,26 +35,53 @@ func init() {
 	})
 }
 
-// zstdCompressor encodes at one level. The pure-Go encoder has four speed
-// levels, not 22; the zstd level the user asked for maps onto them as
-// zstd.EncoderLevelFromZstd does:
-//
-//	1-2 -> SpeedFastest, 3-5 -> SpeedDefault, 6-9 -> SpeedBetterCompression,
-//	10-22 -> SpeedBestCompression.
+// zstdCompressor encodes at one level. Levels up to zstdOwnFrom use the
+// pure-Go klauspost encoder, whose four speeds map from the zstd level as
+// zstd.EncoderLevelFromZstd does (1-2 SpeedFastest, 3-5 SpeedDefault, 6-9
+// SpeedBetterCompression); they are fast, and measured on or beyond
+// mksquashfs's frontier there. From zstdOwnFrom on, pkg/zstd's optimal
+// parser runs with the options of zstdOwnLevels, which grow with the level
+// (see that table for the measurements).
 //
 // The options record keeps the requested level, as mksquashfs would write
 // it; readers ignore it (zstd frames decode without it).
 //
-// Encoders are expensive (measured with klauspost/compress v1.18.2: about
-// 38 MB of tables at levels 10-22, 6 MB at 6-9, 2-3 MB below), so each
-// compressor keeps the encoders it made and reuses them: it holds as many as
-// Compress ever ran concurrently (the writer's worker count), no more.
+// Encoders are expensive (klauspost/compress v1.18.2: about 6 MB of tables
+// at 6-9, 2-3 MB below; pkg/zstd about 14 bytes per input byte plus 5 MB),
+// so each compressor keeps the encoders it made and reuses them: it holds as
+// many as Compress ever ran concurrently (the writer's worker count), no
+// more. Both kinds start from a clean state every call, so the output does
+// not depend on which encoder runs it.
 type zstdCompressor struct {
 	level     int
 	blockSize int
 
-	mu   sync.Mutex
-	idle []*zstd.Encoder
+	mu      sync.Mutex
+	idle    []*zstd.Encoder
+	idleOwn []*ownzstd.Encoder
+}
+
+// zstdOwnFrom is the first level encoded by pkg/zstd.
+const zstdOwnFrom = 10
+
+// zstdOwnLevels are pkg/zstd's options for levels zstdOwnFrom..22, chosen
+// by measurement on the benchmark tree (1 MiB blocks, 2 CPUs) so that each
+// level is no larger than the one before and each is on or beyond
+// mksquashfs's frontier.
+var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
+	{NiceLen: 8, Depth: 2, Passes: 1},                     // 10
+	{NiceLen: 12, Depth: 4, Passes: 1},                    // 11
+	{NiceLen: 16, Depth: 6, Passes: 1},                    // 12
+	{NiceLen: 16, Depth: 8, Passes: 1},                    // 13
+	{NiceLen: 24, Depth: 8, Passes: 1},                    // 14
+	{NiceLen: 24, Depth: 12, Passes: 1},                   // 15
+	{NiceLen: 32, Depth: 16, Passes: 1, SeedPass: true},   // 16
+	{NiceLen: 48, Depth: 24, Passes: 1, SeedPass: true},   // 17
+	{NiceLen: 64, Depth: 32, Passes: 1, SeedPass: true},   // 18
+	{NiceLen: 128, Depth: 48, Passes: 2, SeedPass: true},  // 19
+	{NiceLen: 192, Depth: 64, Passes: 2, SeedPass: true},  // 20
+	{NiceLen: 256, Depth: 96, Passes: 3, SeedPass: true},  // 21
+	{NiceLen: 512, Depth: 128, Passes: 3, SeedPass: true}, // 22
 }
 
 func newZstd(level, blockSize int) *zstdCompressor {
@@ -108,9 +137,9 @@ func (z *zstdCompressor) Options() []byte {
 	return b
 }
 
-// getEncoder returns an idle encoder or makes one. The window is capped at
-// the block size (no single-segment frame needs more), which also bounds the
-// encoder's history buffer.
+// getEncoder returns an idle klauspost encoder or makes one. The window is
+// capped at the block size (no single-segment frame needs more), which also
+// bounds the encoder's history buffer.
 func (z *zstdCompressor) getEncoder() (*zstd.Encoder, error) {
 	z.mu.Lock()
 	if n := len(z.idle); n > 0 {
@@ -139,9 +168,36 @@ func (z *zstdCompressor) putEncoder(enc *zstd.Encoder) {
 	z.mu.Unlock()
 }
 
-// Compress encodes src as one frame. EncodeAll starts from a clean state
-// every call, so the output does not depend on which encoder runs it.
+// getOwnEncoder returns an idle pkg/zstd encoder or makes one.
+func (z *zstdCompressor) getOwnEncoder() (*ownzstd.Encoder, error) {
+	z.mu.Lock()
+	if n := len(z.idleOwn); n > 0 {
+		enc := z.idleOwn[n-1]
+		z.idleOwn = z.idleOwn[:n-1]
+		z.mu.Unlock()
+		return enc, nil
+	}
+	z.mu.Unlock()
+	return ownzstd.NewEncoder(zstdOwnLevels[z.level-zstdOwnFrom])
+}
+
+func (z *zstdCompressor) putOwnEncoder(enc *ownzstd.Encoder) {
+	z.mu.Lock()
+	z.idleOwn = append(z.idleOwn, enc)
+	z.mu.Unlock()
+}
+
+// Compress encodes src as one single-segment frame without checksum.
 func (z *zstdCompressor) Compress(dst, src []byte) ([]byte, error) {
+	if z.level >= zstdOwnFrom {
+		enc, err := z.getOwnEncoder()
+		if err != nil {
+			return nil, fmt.Errorf("zstd level %d: %w", z.level, err)
+		}
+		out := enc.EncodeAll(dst[:0], src)
+		z.putOwnEncoder(enc)
+		return out, nil
+	}
 	enc, err := z.getEncoder()
 	if err != nil {
 		return nil, fmt.Errorf("zstd level %d: %w", z.level, err)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,4 +107,29 @@ func TestZstdEncodersBoundedByConcurrency(t *testing.T) {
 	wg.Wait()
 	assert.LessOrEqual(t, len(z.idle), 3)
 	assert.GreaterOrEqual(t, len(z.idle), 1)
+}
+
+// TestZstdEveryLevelRoundTrips: each level, klauspost's or pkg/zstd's,
+// writes frames the shared (klauspost) decoder reads back, and an own
+// encoder is pooled like klauspost's.
+func TestZstdEveryLevelRoundTrips(t *testing.T) {
+	src := ctData("text", 300<<10)
+	for level := 1; level <= zstdMaxLevel; level++ {
+		c, err := Parse("zstd -Xcompression-level "+strconv.Itoa(level), 1<<20)
+		require.NoError(t, err)
+		comp, err := c.Compress(nil, src)
+		require.NoError(t, err, "level %d", level)
+		require.Less(t, len(comp), len(src)/2, "level %d", level)
+		out, err := c.Decompress(nil, comp, len(src))
+		require.NoError(t, err, "level %d", level)
+		require.True(t, bytes.Equal(src, out), "level %d", level)
+		z := c.(*zstdCompressor)
+		if level >= zstdOwnFrom {
+			assert.Len(t, z.idleOwn, 1, "level %d", level)
+			assert.Empty(t, z.idle, "level %d", level)
+		} else {
+			assert.Len(t, z.idle, 1, "level %d", level)
+			assert.Empty(t, z.idleOwn, "level %d", level)
+		}
+	}
 }
