@@ -52,8 +52,9 @@ func (o *Options) check() error {
 // on its input and the options. It is not safe for concurrent use.
 type Encoder struct {
 	opts Options
-	p    parser
-	w    blockWriter
+	p     parser
+	w     blockWriter
+	parts []blockPart
 }
 
 // NewEncoder returns an encoder with the given options.
@@ -80,16 +81,108 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 	}
 	for start := 0; start < len(src); start += maxBlockSize {
 		end := min(start+maxBlockSize, len(src))
-		seqs, reps := e.p.parseBlock(start, end)
-		var compressed bool
-		dst, compressed = e.w.appendBlock(dst, src[start:end], seqs, end == len(src))
-		if compressed {
-			// Raw and RLE blocks carry no sequences: the decoder's
-			// repeat offsets stay as they were (section 3.1.1.5).
-			e.p.reps = reps
+		seqs, _ := e.p.parseBlock(start, end)
+		block := src[start:end]
+		e.parts = e.splitBlock(e.parts[:0], block, seqs, 0, maxSplitDepth)
+		// assumed are the repeat offsets the parse assumed, actual the
+		// decoder's: they differ once a part goes out raw or RLE, which
+		// carries no sequences and so changes no offset (section
+		// 3.1.1.5); the later parts are then recoded for the decoder.
+		assumed, actual := e.p.reps, e.p.reps
+		pos, si := 0, 0
+		for _, pt := range e.parts {
+			part := seqs[si:pt.seqEnd]
+			nextAssumed := assumed.after(part)
+			if actual != assumed {
+				actual.recode(part, assumed)
+			}
+			var compressed bool
+			dst, compressed = e.w.appendBlock(dst, block[pos:pt.end], part, end == len(src) && pt.end == len(block))
+			if compressed {
+				actual = actual.after(part)
+			}
+			assumed = nextAssumed
+			pos, si = pt.end, pt.seqEnd
 		}
+		e.p.reps = actual
 	}
 	return dst
+}
+
+// blockPart is one block written for part of a parsed 128 KiB stretch: it
+// ends at byte end of the stretch and holds the sequences before seqEnd.
+type blockPart struct {
+	end, seqEnd int
+}
+
+const (
+	// maxSplitDepth halves a stretch at most this often (blocks of 4 KiB
+	// and more: smaller ones seldom repay their table descriptions).
+	maxSplitDepth = 5
+	// partOverhead estimates, in bytes, what a block costs beyond its
+	// entropy-coded content: block and section headers, and per symbol
+	// in use a share of the Huffman and FSE table descriptions (RFC 8878
+	// sections 4.2.1.1 and 4.1.1).
+	partOverhead    = 12
+	partSymOverhead = 0.4
+)
+
+// splitBlock appends the parts src (holding seqs) is best written as:
+// whole, or its two halves (cut at the sequence boundary nearest the
+// middle), each split the same way, whichever the estimate finds smaller.
+// Statistics change within a stretch (files differ), and a block's own
+// Huffman and FSE tables then fit each part better (section 3.1.1.2).
+func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, base, depth int) []blockPart {
+	whole := partCost(src, seqs)
+	if depth > 0 && len(seqs) >= 2 {
+		pos, cut := 0, 0
+		for cut < len(seqs)-1 && pos+int(seqs[cut].LitLen+seqs[cut].MatchLen) <= len(src)/2 {
+			pos += int(seqs[cut].LitLen + seqs[cut].MatchLen)
+			cut++
+		}
+		if cut > 0 && cut < len(seqs) {
+			left, right := src[:pos], src[pos:]
+			if partCost(left, seqs[:cut])+partCost(right, seqs[cut:]) < whole {
+				parts = e.splitBlock(parts, left, seqs[:cut], base, depth-1)
+				n := len(parts)
+				parts = e.splitBlock(parts, right, seqs[cut:], base+pos, depth-1)
+				for i := n; i < len(parts); i++ {
+					parts[i].seqEnd += cut
+				}
+				return parts
+			}
+		}
+	}
+	return append(parts, blockPart{end: base + len(src), seqEnd: len(seqs)})
+}
+
+// partCost estimates the bytes of a block holding src as seqs.
+func partCost(src []byte, seqs []Sequence) float64 {
+	var s symbolStats
+	s.add(src, seqs)
+	syms := 0
+	for _, c := range s.lit {
+		syms += boolInt(c > 0)
+	}
+	if len(seqs) > 0 {
+		for _, c := range s.ll {
+			syms += boolInt(c > 0)
+		}
+		for _, c := range s.ml {
+			syms += boolInt(c > 0)
+		}
+		for _, c := range s.of {
+			syms += boolInt(c > 0)
+		}
+	}
+	return estimateBits(src, seqs)/8 + partOverhead + partSymOverhead*float64(syms)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // parseAll runs the parser over src block by block as EncodeAll does, as

@@ -85,6 +85,30 @@ func (r *repeatOffsets) next(ov, litLen uint32) repeatOffsets {
 	return repeatOffsets{r[0] - 1, r[0], r[1]}
 }
 
+// after returns the offsets after seqs.
+func (r repeatOffsets) after(seqs []Sequence) repeatOffsets {
+	for _, q := range seqs {
+		r = r.next(q.OffValue, q.LitLen)
+	}
+	return r
+}
+
+// recode rewrites seqs, parsed as if the decoder's offsets were assumed, for
+// a decoder whose offsets are r: each match keeps its distance, coded as
+// whatever Offset_Value names it now.
+func (r repeatOffsets) recode(seqs []Sequence, assumed repeatOffsets) {
+	for i := range seqs {
+		q := &seqs[i]
+		d := q.OffValue - 3
+		if q.OffValue <= 3 {
+			d = assumed.repDistance(q.OffValue, q.LitLen)
+		}
+		assumed = assumed.next(q.OffValue, q.LitLen)
+		q.OffValue = r.offValueFor(d, q.LitLen)
+		r = r.next(q.OffValue, q.LitLen)
+	}
+}
+
 // optNode is the cheapest known arrival at one position of a stretch.
 type optNode struct {
 	price  int32
