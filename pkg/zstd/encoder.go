@@ -51,7 +51,7 @@ func (o *Options) check() error {
 // to the largest input seen) but no state: each call's output depends only
 // on its input and the options. It is not safe for concurrent use.
 type Encoder struct {
-	opts Options
+	opts  Options
 	p     parser
 	w     blockWriter
 	parts []blockPart

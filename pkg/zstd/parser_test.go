@@ -291,3 +291,21 @@ func TestMeasureParser(t *testing.T) {
 	}
 	t.Logf("%+v: %.0f bytes -> %.0f estimated (%.4f), parsed in %v; encoded %.0f in %v", o, in, est, est/in, took, real, encTook)
 }
+
+// TestRecodeForOtherRepeatOffsets: sequences parsed for one set of repeat
+// offsets, recoded for a decoder that has others (after a raw block), still
+// replay to the input; the replayer starts from the other offsets.
+func TestRecodeForOtherRepeatOffsets(t *testing.T) {
+	e, err := NewEncoder(DefaultOptions)
+	require.NoError(t, err)
+	for _, name := range []string{"records", "periods", "words"} {
+		src := testInputs()[name][:maxBlockSize]
+		var seqs []Sequence
+		e.parseAll(src, func(_ []byte, s []Sequence) { seqs = append(seqs, s...) })
+		actual := repeatOffsets{17, 2, 9}
+		actual.recode(seqs, initialRepeats)
+		r := &seqReplayer{reps: [3]uint64{17, 2, 9}}
+		r.block(t, src, seqs)
+		require.True(t, bytes.Equal(src, r.out), name)
+	}
+}
