@@ -16,22 +16,25 @@ import (
 
 // params are one level's search settings.
 type params struct {
-	depth  int // tree nodes visited per position
-	nice   int // a match this long ends the search and is taken whole
-	passes int // shortest-path rounds (each re-prices from the last)
-	chunk  int // input bytes parsed under one price model (a block candidate)
+	greedy bool // hash chains and zlib's lazy parse instead of trees and shortest paths
+	depth  int  // tree nodes or chain links visited per position
+	nice   int  // a match this long ends the search and is taken whole
+	passes int  // shortest-path rounds (each re-prices from the last)
+	chunk  int  // input bytes parsed under one price model (a block candidate)
+	good   int  // lazy: a previous match this long quarters the chain search
+	lazy   int  // lazy: a previous match this long is taken without searching
 }
 
 var levels = [10]params{
-	1: {depth: 4, nice: 16, passes: 1, chunk: 1 << 16},
-	2: {depth: 6, nice: 16, passes: 1, chunk: 1 << 16},
-	3: {depth: 6, nice: 24, passes: 1, chunk: 1 << 16},
-	4: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
-	5: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
-	6: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
-	7: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
-	8: {depth: 12, nice: 32, passes: 1, chunk: 1 << 16},
-	9: {depth: 16, nice: 32, passes: 1, chunk: 1 << 16},
+	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4, chunk: 1 << 14},
+	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8, chunk: 1 << 14},
+	3: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
+	4: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
+	5: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16, chunk: 1 << 14},
+	6: {greedy: true, depth: 128, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
+	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
+	8: {depth: 8, nice: 24, passes: 1, chunk: 1 << 16},
+	9: {depth: 16, nice: 48, passes: 1, chunk: 1 << 16},
 }
 
 // Encoder compresses buffers into zlib streams. Its tables are allocated
@@ -40,6 +43,7 @@ type Encoder struct {
 	level  int
 	p      params
 	bt     btFinder
+	hc     hashChains
 	opt    optimalState
 	tokens []token
 	blocks []blockSpan
@@ -90,15 +94,21 @@ func (e *Encoder) AppendZlib(dst, src []byte) []byte {
 
 // deflate writes src as a sequence of deflate blocks, the last one final.
 func (e *Encoder) deflate(w *bitWriter, src []byte) {
-	e.bt.reset()
-	e.opt.skipTo = 0
 	e.tokens = e.tokens[:0]
 	e.blocks = e.blocks[:0]
-	for start := 0; start < len(src); start += e.p.chunk {
-		end := min(start+e.p.chunk, len(src))
-		t := len(e.tokens)
-		e.parseOptimal(src, start, end)
-		e.blocks = append(e.blocks, blockSpan{t, len(e.tokens), start, end})
+	if e.p.greedy {
+		e.hc.reset()
+		e.parseLazy(src)
+		e.cutBlocks()
+	} else {
+		e.bt.reset()
+		e.opt.skipTo = 0
+		for start := 0; start < len(src); start += e.p.chunk {
+			end := min(start+e.p.chunk, len(src))
+			t := len(e.tokens)
+			e.parseOptimal(src, start, end)
+			e.blocks = append(e.blocks, blockSpan{t, len(e.tokens), start, end})
+		}
 	}
 	if len(e.blocks) == 0 {
 		e.blocks = append(e.blocks, blockSpan{})
@@ -106,6 +116,28 @@ func (e *Encoder) deflate(w *bitWriter, src []byte) {
 	e.mergeBlocks()
 	for i, b := range e.blocks {
 		e.writeBlock(w, e.tokens[b.tokStart:b.tokEnd], src[b.srcStart:b.srcEnd], i == len(e.blocks)-1)
+	}
+}
+
+// cutBlocks splits e.tokens into block candidates of about e.p.chunk
+// input bytes each.
+func (e *Encoder) cutBlocks() {
+	b := blockSpan{}
+	for i, t := range e.tokens {
+		n := 1
+		if t.isMatch() {
+			n = int(t.length())
+		}
+		b.srcEnd += n
+		if b.srcEnd-b.srcStart >= e.p.chunk {
+			b.tokEnd = i + 1
+			e.blocks = append(e.blocks, b)
+			b = blockSpan{tokStart: i + 1, tokEnd: i + 1, srcStart: b.srcEnd, srcEnd: b.srcEnd}
+		}
+	}
+	if b.srcEnd > b.srcStart {
+		b.tokEnd = len(e.tokens)
+		e.blocks = append(e.blocks, b)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // TestTune compresses DEFLATE_CORPUS under each "depth,nice,passes,chunk"
-// setting of DEFLATE_PARAMS (space separated), for tuning the level table.
+// setting (or lazy "Lchain,nice,good,lazy,chunk" setting) of DEFLATE_PARAMS (space separated), for tuning the level table.
 func TestTune(t *testing.T) {
 	spec := os.Getenv("DEFLATE_PARAMS")
 	if spec == "" {
@@ -20,8 +20,15 @@ func TestTune(t *testing.T) {
 	data := corpus(t)
 	for _, s := range strings.Fields(spec) {
 		var p params
-		_, err := fmt.Sscanf(s, "%d,%d,%d,%d", &p.depth, &p.nice, &p.passes, &p.chunk)
-		require.NoError(t, err)
+		if strings.HasPrefix(s, "L") {
+			// Lazy: Lchain,nice,good,lazy,chunk
+			p.greedy = true
+			_, err := fmt.Sscanf(s, "L%d,%d,%d,%d,%d", &p.depth, &p.nice, &p.good, &p.lazy, &p.chunk)
+			require.NoError(t, err)
+		} else {
+			_, err := fmt.Sscanf(s, "%d,%d,%d,%d", &p.depth, &p.nice, &p.passes, &p.chunk)
+			require.NoError(t, err)
+		}
 		e := &Encoder{level: 9, p: p}
 		start := cpuTime()
 		total := 0

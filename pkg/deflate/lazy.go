@@ -1,0 +1,145 @@
+package deflate
+
+import "encoding/binary"
+
+const (
+	hcHashBits = 15
+	// hcTooFar: a 3-byte match this far back costs more bits than the
+	// three literals it replaces with any plausible codes (zlib applies
+	// the same cut-off); longer matches are kept at any distance.
+	hcTooFar = 4096
+)
+
+// hashChains is the lazy parser's match finder: for each 4-byte hash the
+// newest position, and for each position in the window the previous one
+// with the same hash. Positions are stored +1 so that zero means "none".
+type hashChains struct {
+	head  []int32
+	prev  []int32
+	head3 []int32 // 3-byte hash -> newest position+1, for 3-byte matches
+	cand3 int32   // head3's entry for the last inserted position, before it
+}
+
+func (c *hashChains) reset() {
+	if c.head == nil {
+		c.head = make([]int32, 1<<hcHashBits)
+		c.prev = make([]int32, windowSize)
+		c.head3 = make([]int32, 1<<bt3HashBits)
+	}
+	clear(c.head)
+	clear(c.head3)
+}
+
+func hcHash(b []byte) uint32 {
+	return binary.LittleEndian.Uint32(b) * 0x9E3779B1 >> (32 - hcHashBits)
+}
+
+func (c *hashChains) insert(src []byte, p int) {
+	h := hcHash(src[p:])
+	c.prev[p&btWinMask] = c.head[h]
+	c.head[h] = int32(p + 1)
+	h3 := hash3(src[p:])
+	c.cand3 = c.head3[h3]
+	c.head3[h3] = int32(p + 1)
+}
+
+// longest returns the longest match for p (p already inserted) that is
+// longer than best, searching at most chain earlier positions and stopping
+// at nice bytes; length 0 when there is none.
+func (c *hashChains) longest(src []byte, p, best, chain, nice int) (int, int) {
+	maxLen := min(maxMatch, len(src)-p)
+	if best >= maxLen {
+		return 0, 0
+	}
+
+	nice = min(nice, maxLen)
+	s := src[p : p+maxLen]
+	bestLen, bestDist := 0, 0
+	cand := int(c.prev[p&btWinMask]) - 1
+	for ; chain > 0 && cand >= 0 && p-cand <= btMaxDist; chain-- {
+		m := src[cand : cand+maxLen]
+		// A longer match must agree at index best: test that byte and
+		// the first one before comparing the rest.
+		if m[best] == s[best] && m[0] == s[0] {
+			l := 0
+			for l+8 <= maxLen {
+				x := binary.LittleEndian.Uint64(s[l:]) ^ binary.LittleEndian.Uint64(m[l:])
+				if x != 0 {
+					l += trailingZeroBytes(x)
+					goto compared
+				}
+				l += 8
+			}
+			for l < maxLen && s[l] == m[l] {
+				l++
+			}
+		compared:
+			if l > best {
+				best, bestLen, bestDist = l, l, p-cand
+				if l >= nice {
+					break
+				}
+			}
+		}
+		cand = int(c.prev[cand&btWinMask]) - 1
+	}
+	if bestLen == minMatch && bestDist > hcTooFar {
+		bestLen = 0
+	}
+	if bestLen == 0 && best < minMatch {
+		// The 4-byte chains miss 3-byte matches: take the newest
+		// position with the same 3-byte hash if it is one and near.
+		if c3 := int(c.cand3) - 1; c3 >= 0 && p-c3 <= hcTooFar &&
+			src[c3] == s[0] && src[c3+1] == s[1] && src[c3+2] == s[2] {
+			return minMatch, p - c3
+		}
+	}
+	return bestLen, bestDist
+}
+
+// parseLazy appends to e.tokens a lazy parse of src in zlib's manner (a
+// match is only taken if the match at the next position is not longer),
+// searching hash chains; positions inside taken matches are inserted too,
+// so later matches can refer to them.
+func (e *Encoder) parseLazy(src []byte) {
+	hc := &e.hc
+	chainMax, good, lazyLen, nice := e.p.depth, e.p.good, e.p.lazy, e.p.nice
+	// Positions too close to the buffer's end to hash are literals.
+	end := len(src)
+	hashEnd := end - 3
+	prevLen, prevDist := 0, 0
+	havePrev := false
+	p := 0
+	for p < end {
+		curLen, curDist := 0, 0
+		if p < hashEnd {
+			hc.insert(src, p)
+			if prevLen < lazyLen {
+				chain := chainMax
+				if prevLen >= good {
+					chain >>= 2
+				}
+				curLen, curDist = hc.longest(src, p, max(prevLen, minMatch-1), chain, nice)
+			}
+		}
+		if havePrev && prevLen >= minMatch && curLen <= prevLen {
+			// The match at p-1 wins: emit it and skip what it covers.
+			e.tokens = append(e.tokens, token(uint32(prevLen)<<16|uint32(prevDist)))
+			last := p - 1 + prevLen
+			for q := p + 1; q < last && q < hashEnd; q++ {
+				hc.insert(src, q)
+			}
+			p = last
+			havePrev, prevLen = false, 0
+			continue
+		}
+		if havePrev {
+			e.tokens = append(e.tokens, literalToken(src[p-1]))
+		}
+		havePrev, prevLen, prevDist = true, curLen, curDist
+		p++
+	}
+	if havePrev {
+		e.tokens = append(e.tokens, literalToken(src[p-1]))
+	}
+}
