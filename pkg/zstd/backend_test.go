@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -194,7 +195,7 @@ func synthBlockLits(rng *rand.Rand, prefix []byte, n int, lit, ml, dist func() i
 			}
 		}
 		if v == 0 {
-			d = uint32(min(dist(), len(data)))
+			d = uint32(max(1, min(dist(), len(data))))
 			v = d + 3
 		}
 		_, *reps = greedyRepeat(*reps, uint32(l), v)
@@ -821,4 +822,83 @@ func TestSizeBlockIsExactAndPure(t *testing.T) {
 	}
 	require.Equal(t, want, frame)
 	requireBothDecode(t, frame, data, "probed")
+}
+
+// BenchmarkAppendBlock measures the entropy stage alone: 1 MiB of mixed
+// text and binary, parsed once by the greedy parser, written as frames.
+func BenchmarkAppendBlock(b *testing.B) {
+	rng := rand.New(rand.NewSource(9))
+	data := append(textData(rng, 1<<19), binaryData(rng, 1<<19)...)
+	g := newGreedyParser(4)
+	var blocks [][]Sequence
+	for start := 0; start < len(data); start += maxBlockSize {
+		blocks = append(blocks, g.parseBlock(data, start, min(start+maxBlockSize, len(data))))
+	}
+	var w blockWriter
+	var out []byte
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		w.reset()
+		out = appendFrameHeader(out[:0], len(data))
+		for j, seqs := range blocks {
+			start := j * maxBlockSize
+			out, _ = w.appendBlock(out, data[start:min(start+maxBlockSize, len(data))], seqs, j == len(blocks)-1)
+		}
+	}
+}
+
+// TestRandomShapes writes frames of randomly shaped blocks (sequence count,
+// length and distance scales, repeat-code rate, literal alphabet size) and
+// checks both decoders on all of them: a broad sweep over table choices.
+func TestRandomShapes(t *testing.T) {
+	rng := rand.New(rand.NewSource(10))
+	var w blockWriter
+	var frames, contents []byte
+	used := 0
+	for iter := 0; iter < 150; iter++ {
+		scale := func(lo, hi float64) func() int {
+			s := lo * math.Pow(hi/lo, rng.Float64())
+			base := rng.Intn(4)
+			return func() int { return base + int(rng.ExpFloat64()*s) }
+		}
+		lit, dist := scale(0.2, 300), scale(1, 50000)
+		mlBase := scale(0.5, 500)
+		ml := func() int { return 3 + mlBase() }
+		alphabet := 1 + rng.Intn(256)
+		litByte := func() byte { return byte(rng.Intn(alphabet)) }
+		reps := [3]uint32{1, 4, 8}
+		var blocks [][]byte
+		var seqs [][]Sequence
+		var content []byte
+		for nb := 1 + rng.Intn(4); len(blocks) < nb; {
+			n := 1 + rng.Intn(3000)
+			for {
+				saved := reps
+				b, s := synthBlockLits(rng, content, n, lit, ml, dist, rng.Intn(5), &reps, litByte)
+				if len(b) <= maxBlockSize {
+					blocks, seqs, content = append(blocks, b), append(seqs, s), append(content, b...)
+					break
+				}
+				reps, n = saved, max(1, n/2)
+			}
+		}
+		frame, content, compressed := encodeSynth(&w, blocks, seqs)
+		if slices.Contains(compressed, false) {
+			// The synthetic sequences assume each block applied them;
+			// after a raw block they no longer match the decoder's
+			// repeat offsets, so such a frame is not a valid test.
+			continue
+		}
+		got, err := decodeKlauspost(t, frame)
+		require.NoError(t, err, "iteration %d", iter)
+		require.True(t, bytes.Equal(content, got), "iteration %d", iter)
+		frames, contents = append(frames, frame...), append(contents, content...)
+		used++
+	}
+	require.Greater(t, used, 100, "most frames must be usable")
+	got, err := decodeCLI(t, frames)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(contents, got))
 }
