@@ -79,20 +79,7 @@ func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) 
 	child := f.child
 	for ; depth > 0 && cur >= 0 && p-cur <= btMaxDist; depth-- {
 		c := src[cur : cur+maxLen]
-		l := min(lenLeft, lenRight)
-		// Compare 8 bytes at a time while both sides have them.
-		for l+8 <= maxLen {
-			x := binary.LittleEndian.Uint64(s[l:]) ^ binary.LittleEndian.Uint64(c[l:])
-			if x != 0 {
-				l += trailingZeroBytes(x)
-				goto compared
-			}
-			l += 8
-		}
-		for l < maxLen && s[l] == c[l] {
-			l++
-		}
-	compared:
+		l := extendMatch(s, c, min(lenLeft, lenRight))
 		if l > best {
 			best = l
 			capped := min(l, limit)

@@ -61,19 +61,7 @@ func (c *hashChains) longest(src []byte, p, best, chain, nice int) (int, int) {
 		// A longer match must agree at index best: test that byte and
 		// the first one before comparing the rest.
 		if m[best] == s[best] && m[0] == s[0] {
-			l := 0
-			for l+8 <= maxLen {
-				x := binary.LittleEndian.Uint64(s[l:]) ^ binary.LittleEndian.Uint64(m[l:])
-				if x != 0 {
-					l += trailingZeroBytes(x)
-					goto compared
-				}
-				l += 8
-			}
-			for l < maxLen && s[l] == m[l] {
-				l++
-			}
-		compared:
+			l := extendMatch(s, m, 0)
 			if l > best {
 				best, bestLen, bestDist = l, l, p-cand
 				if l >= nice {

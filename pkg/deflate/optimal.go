@@ -81,9 +81,16 @@ func (e *Encoder) parseOptimal(src []byte, start, end int) {
 	// First price model: a greedy parse taking the longest match.
 	h := &o.hist
 	h.reset()
-	for i := 0; i < n; {
+	longest := func(i int) uint32 {
 		if a, b := o.mstart[i], o.mstart[i+1]; a < b {
-			m := o.ms[b-1]
+			return o.ms[b-1]
+		}
+		return 0
+	}
+	for i := 0; i < n; {
+		// Lazy by one position: a match is taken unless the next
+		// position has a longer one.
+		if m := longest(i); m != 0 && (i+1 >= n || longest(i+1)>>16 <= m>>16) {
 			l, d := m>>16, m&0xffff
 			h.lit[257+uint32(lengthSym[l])]++
 			h.dist[distSym(d)]++

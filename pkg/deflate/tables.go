@@ -1,6 +1,9 @@
 package deflate
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Length and distance codes of RFC 1951 section 3.2.5: symbol 257+i codes
 // match lengths lengthBase[i] .. lengthBase[i]+2^lengthExtra[i]-1, distance
@@ -85,3 +88,19 @@ func (t token) dist() uint32    { return uint32(t) & 0xffff }
 
 // trailingZeroBytes is the index of the lowest non-zero byte of x != 0.
 func trailingZeroBytes(x uint64) int { return bits.TrailingZeros64(x) >> 3 }
+
+// extendMatch returns the length of the common prefix of a and b, known to
+// be at least l; b must be at least as long as a.
+func extendMatch(a, b []byte, l int) int {
+	for l+8 <= len(a) {
+		x := binary.LittleEndian.Uint64(a[l:]) ^ binary.LittleEndian.Uint64(b[l:])
+		if x != 0 {
+			return l + trailingZeroBytes(x)
+		}
+		l += 8
+	}
+	for l < len(a) && a[l] == b[l] {
+		l++
+	}
+	return l
+}
