@@ -33,7 +33,7 @@ var levels = [10]params{
 	5: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16, chunk: 1 << 14},
 	6: {greedy: true, depth: 128, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
 	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
-	8: {depth: 8, nice: 24, passes: 1, chunk: 1 << 14},
+	8: {depth: 12, nice: 32, passes: 1, chunk: 1 << 14},
 	9: {depth: 16, nice: 48, passes: 1, chunk: 1 << 14},
 }
 

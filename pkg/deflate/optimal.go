@@ -36,15 +36,21 @@ func (m *costModel) fromHistogram(h *histogram, hs *huffScratch) {
 	}
 }
 
+// wholeOnly marks a cached match (in the distance's free top bit: tree
+// distances are below 32768) that the parse may take at its full length
+// only.
+const wholeOnly = 0x8000
+
 // optimalState is the optimal parser's reusable storage.
 type optimalState struct {
-	mstart []int32  // per chunk position: first match in ms
-	ms     []uint32 // matches, length<<16 | distance, by position
-	cost   []uint32 // cost[i]: bits to code chunk positions i..n
-	choice []uint32 // choice[i]: match taken at i, 0 for a literal
-	model  costModel
-	hist   histogram
-	skipTo int // positions before this are inside a long match already
+	mstart   []int32  // per chunk position: first match in ms
+	ms       []uint32 // matches, length<<16 | distance, by position
+	cost     []uint32 // cost[i]: bits to code chunk positions i..n
+	choice   []uint32 // choice[i]: match taken at i, 0 for a literal
+	model    costModel
+	hist     histogram
+	skipTo   int    // positions before this are inside a long match already
+	skipDist uint32 // that match's distance
 }
 
 // parseOptimal appends to e.tokens a near-shortest parse of src[start:end]
@@ -65,14 +71,22 @@ func (e *Encoder) parseOptimal(src []byte, start, end int) {
 			continue
 		}
 		if p < o.skipTo {
+			// Inside a long match: insert p without searching, but
+			// offer the rest of that match, so a parse that enters
+			// the stretch elsewhere than at its start still has a
+			// match to leave by.
 			o.ms = e.bt.find(src, p, depth, nice, 0, o.ms)
+			if l := min(o.skipTo, end) - p; l >= minMatch {
+				o.ms = append(o.ms, uint32(l)<<16|wholeOnly|o.skipDist)
+			}
 			continue
 		}
 		k := len(o.ms)
 		o.ms = e.bt.find(src, p, depth, nice, end-p, o.ms)
 		if len(o.ms) > k {
-			if l := int(o.ms[len(o.ms)-1] >> 16); l >= nice {
-				o.skipTo = p + l
+			if m := o.ms[len(o.ms)-1]; int(m>>16) >= nice {
+				o.skipTo = p + int(m>>16)
+				o.skipDist = m & 0xffff
 			}
 		}
 	}
@@ -91,7 +105,7 @@ func (e *Encoder) parseOptimal(src []byte, start, end int) {
 		// Lazy by one position: a match is taken unless the next
 		// position has a longer one.
 		if m := longest(i); m != 0 && (i+1 >= n || longest(i+1)>>16 <= m>>16) {
-			l, d := m>>16, m&0xffff
+			l, d := m>>16, m&0x7fff
 			h.lit[257+uint32(lengthSym[l])]++
 			h.dist[distSym(d)]++
 			i += int(l)
@@ -116,7 +130,13 @@ func (e *Encoder) parseOptimal(src []byte, start, end int) {
 			a, b := o.mstart[i], o.mstart[i+1]
 			l := uint32(minMatch)
 			for _, mt := range o.ms[a:b] {
-				ml, d := mt>>16, mt&0xffff
+				ml, d := mt>>16, mt&0x7fff
+				if mt&wholeOnly != 0 {
+					// Only the exit from a long match's stretch:
+					// trying every length here would cost the
+					// square of the stretch.
+					l = ml
+				}
 				dc := m.dist[distSym(d)]
 				for ; l <= ml; l++ {
 					if c := m.length[l] + dc + cost[i+int(l)]; c < best {

@@ -2,7 +2,13 @@ package compress
 
 import (
 	"bytes"
+	stdzlib "compress/zlib"
+	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +95,92 @@ func TestGzipRejectsBadChecksum(t *testing.T) {
 	comp[len(comp)-1] ^= 1
 	_, err = Default().Decompress(nil, comp, len(src))
 	assert.ErrorIs(t, err, ErrCorrupt)
+}
+
+// gzipMixed is squashfs-like data: text, a stretch of zeros, random bytes
+// and a repeat of the text at a distance.
+func gzipMixed() []byte {
+	var b []byte
+	b = append(b, ctData("text", 60000)...)
+	b = append(b, make([]byte, 5000)...)
+	b = append(b, ctData("random", 20000)...)
+	b = append(b, ctData("text", 30000)[7:]...)
+	return b
+}
+
+// TestGzipEveryLevelRoundTrip: each level's stream (klauspost's or
+// pkg/deflate's) decodes with Go's standard compress/zlib, and is the same
+// bytes whether blocks are compressed one after another or at once (pooled
+// encoders must not leak state between blocks).
+func TestGzipEveryLevelRoundTrip(t *testing.T) {
+	inputs := [][]byte{nil, {1}, ctData("text", 70000), gzipMixed(), ctData("random", 40000)}
+	for level := 1; level <= 9; level++ {
+		c, err := Parse("gzip -Xcompression-level "+strconv.Itoa(level), 1<<20)
+		require.NoError(t, err)
+		want := make([][]byte, len(inputs))
+		for i, src := range inputs {
+			out, err := c.Compress(nil, src)
+			require.NoError(t, err)
+			zr, err := stdzlib.NewReader(bytes.NewReader(out))
+			require.NoError(t, err, "level %d input %d", level, i)
+			back, err := io.ReadAll(zr)
+			require.NoError(t, err, "level %d input %d", level, i)
+			assert.True(t, bytes.Equal(src, back), "level %d input %d: standard zlib decodes other bytes", level, i)
+			want[i] = out
+		}
+		var wg sync.WaitGroup
+		got := make([][]byte, len(inputs))
+		for i, src := range inputs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got[i], _ = c.Compress(nil, src)
+			}()
+		}
+		wg.Wait()
+		assert.Equal(t, want, got, "level %d: concurrent compression gave other bytes", level)
+	}
+}
+
+// realData is a squashfs-like block from files every test run has: part of
+// the test binary (machine code and tables) and this package's Go sources.
+func realData(t *testing.T) []byte {
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	bin, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	require.Greater(t, len(bin), 1<<20)
+	data := append([]byte{}, bin[len(bin)/2:len(bin)/2+400000]...)
+	srcs, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	for _, f := range srcs {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		data = append(data, b...)
+	}
+	return data
+}
+
+// TestGzipHighLevelsSmaller: levels 6..9 (pkg/deflate) never grow with the
+// level on real data, and level 9 beats the reference zlib's level 9
+// (through Python's zlib module) on the same data.
+func TestGzipHighLevelsSmaller(t *testing.T) {
+	src := realData(t)
+	prev := len(src) + 100
+	for level := 6; level <= 9; level++ {
+		c, err := Parse("gzip -Xcompression-level "+strconv.Itoa(level), 1<<20)
+		require.NoError(t, err)
+		out, err := c.Compress(nil, src)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(out), prev, "level %d larger than level %d", level, level-1)
+		t.Logf("level %d: %d bytes", level, len(out))
+		prev = len(out)
+	}
+	py := testutil.RequireTool(t, "python3")
+	cmd := exec.Command(py, "-c", "import sys,zlib; sys.stdout.buffer.write(zlib.compress(sys.stdin.buffer.read(), 9))")
+	cmd.Stdin = bytes.NewReader(src)
+	ref, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Less(t, prev, len(ref), "level 9: %d bytes, zlib 9: %d", prev, len(ref))
+	t.Logf("zlib 9: %d bytes", len(ref))
 }
