@@ -20,7 +20,7 @@ const (
 	// hash4Min and hash4Max bound the bucket table of the binary trees
 	// (about one bucket per input byte).
 	hash4Min = 12
-	hash4Max = 20
+	hash4Max = 18
 )
 
 // matchFinder is a binary-tree match finder over the whole input (the

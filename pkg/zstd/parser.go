@@ -131,7 +131,10 @@ type parser struct {
 	opt    []optNode
 	seqs   []Sequence
 
-	passes   int
+	passes int
+	// rough makes a pass offer each match at its full length only: a
+	// cheaper parse, good enough to gather statistics for the next.
+	rough    bool
 	seedPass bool
 }
 
@@ -171,15 +174,16 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 			// better guess than the earlier blocks' statistics.
 			var s symbolStats
 			s.add(block, p.seqs)
-			p.hist.scale(2)
+			p.hist.scale(4)
 			p.hist.merge(&s)
 		}
 		p.model.update(&p.hist)
+		p.rough = pass < passes-1
 		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
 	}
 	var s symbolStats
 	s.add(block, p.seqs)
-	p.hist.scale(1)
+	p.hist.scale(2)
 	p.hist.merge(&s)
 	p.primed = true
 	return p.seqs, reps
@@ -293,6 +297,9 @@ func (p *parser) relax(cur, lastPos, lo, hi int, ov uint32, price int32) int {
 	from := &opt[cur]
 	var nextReps repeatOffsets
 	haveReps := false
+	if p.rough {
+		lo = hi
+	}
 	for l := lo; l <= hi; l++ {
 		c := price + m.matchLenPrice(uint32(l))
 		t := &opt[cur+l]

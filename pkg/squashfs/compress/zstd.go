@@ -69,19 +69,19 @@ const zstdOwnFrom = 10
 // level is no larger than the one before and each is on or beyond
 // mksquashfs's frontier.
 var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
-	{NiceLen: 8, Depth: 2, Passes: 1},                     // 10
-	{NiceLen: 12, Depth: 4, Passes: 1},                    // 11
-	{NiceLen: 16, Depth: 6, Passes: 1},                    // 12
-	{NiceLen: 16, Depth: 8, Passes: 1},                    // 13
-	{NiceLen: 24, Depth: 8, Passes: 1},                    // 14
-	{NiceLen: 24, Depth: 12, Passes: 1},                   // 15
-	{NiceLen: 32, Depth: 16, Passes: 1, SeedPass: true},   // 16
-	{NiceLen: 48, Depth: 24, Passes: 1, SeedPass: true},   // 17
-	{NiceLen: 64, Depth: 32, Passes: 1, SeedPass: true},   // 18
-	{NiceLen: 128, Depth: 48, Passes: 2, SeedPass: true},  // 19
-	{NiceLen: 192, Depth: 64, Passes: 2, SeedPass: true},  // 20
-	{NiceLen: 256, Depth: 96, Passes: 3, SeedPass: true},  // 21
-	{NiceLen: 512, Depth: 128, Passes: 3, SeedPass: true}, // 22
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 10
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 11
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 12
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 13
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 14
+	{NiceLen: 10, Depth: 2, Passes: 1},                     // 15
+	{NiceLen: 16, Depth: 3, Passes: 1},                     // 16
+	{NiceLen: 24, Depth: 8, Passes: 1, SeedPass: true},     // 17
+	{NiceLen: 64, Depth: 16, Passes: 2, SeedPass: true},    // 18
+	{NiceLen: 256, Depth: 24, Passes: 2, SeedPass: true},   // 19
+	{NiceLen: 256, Depth: 48, Passes: 2, SeedPass: true},   // 20
+	{NiceLen: 512, Depth: 64, Passes: 3, SeedPass: true},   // 21
+	{NiceLen: 1024, Depth: 128, Passes: 3, SeedPass: true}, // 22
 }
 
 func newZstd(level, blockSize int) *zstdCompressor {
