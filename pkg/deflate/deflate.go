@@ -28,12 +28,12 @@ type params struct {
 var levels = [10]params{
 	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4, chunk: 1 << 14},
 	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8, chunk: 1 << 14},
-	3: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
-	4: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
-	5: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16, chunk: 1 << 14},
-	6: {greedy: true, depth: 128, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
+	3: {greedy: true, depth: 16, nice: 16, good: 4, lazy: 8, chunk: 1 << 14},
+	4: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
+	5: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
+	6: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16, chunk: 1 << 14},
 	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
-	8: {depth: 12, nice: 32, passes: 1, chunk: 1 << 14},
+	8: {depth: 8, nice: 32, passes: 1, chunk: 1 << 14},
 	9: {depth: 16, nice: 48, passes: 1, chunk: 1 << 14},
 }
 

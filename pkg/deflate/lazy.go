@@ -30,15 +30,12 @@ func (c *hashChains) reset() {
 	clear(c.head3)
 }
 
-func hcHash(b []byte) uint32 {
-	return binary.LittleEndian.Uint32(b) * 0x9E3779B1 >> (32 - hcHashBits)
-}
-
 func (c *hashChains) insert(src []byte, p int) {
-	h := hcHash(src[p:])
+	v := binary.LittleEndian.Uint32(src[p:])
+	h := v * 0x9E3779B1 >> (32 - hcHashBits)
 	c.prev[p&btWinMask] = c.head[h]
 	c.head[h] = int32(p + 1)
-	h3 := hash3(src[p:])
+	h3 := (v << 8) * 0x9E3779B1 >> (32 - bt3HashBits)
 	c.cand3 = c.head3[h3]
 	c.head3[h3] = int32(p + 1)
 }
@@ -58,10 +55,12 @@ func (c *hashChains) longest(src []byte, p, best, chain, nice int) (int, int) {
 	cand := int(c.prev[p&btWinMask]) - 1
 	for ; chain > 0 && cand >= 0 && p-cand <= btMaxDist; chain-- {
 		m := src[cand : cand+maxLen]
-		// A longer match must agree at index best: test that byte and
-		// the first one before comparing the rest.
-		if m[best] == s[best] && m[0] == s[0] {
-			l := extendMatch(s, m, 0)
+		// A longer match must agree at indexes best-1 and best and in
+		// the first four bytes (the hash may collide): test those
+		// before comparing the rest.
+		if binary.LittleEndian.Uint16(m[best-1:]) == binary.LittleEndian.Uint16(s[best-1:]) &&
+			binary.LittleEndian.Uint32(m) == binary.LittleEndian.Uint32(s) {
+			l := extendMatch(s, m, 4)
 			if l > best {
 				best, bestLen, bestDist = l, l, p-cand
 				if l >= nice {

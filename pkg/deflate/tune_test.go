@@ -31,13 +31,7 @@ func TestTune(t *testing.T) {
 		}
 		e := &Encoder{level: 9, p: p}
 		start := cpuTime()
-		total := 0
-		var buf []byte
-		for i := 0; i < len(data); i += 1 << 20 {
-			blk := data[i:min(i+1<<20, len(data))]
-			buf = e.AppendZlib(buf[:0], blk)
-			total += min(len(buf), len(blk))
-		}
+		total := compressBlocks(e, data)
 		el := cpuTime() - start
 		t.Logf("%-22s %d bytes %.3f s %.1f MB/s", s, total, el, float64(len(data))/el/1e6)
 	}

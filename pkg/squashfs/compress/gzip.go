@@ -142,7 +142,7 @@ type pooledZlibWriter struct {
 // compress2) per level, these give smaller images in less time than zlib
 // at the same level, where klauspost's greedy/lazy parse is fast but
 // several per cent larger.
-var gzipOwnEncoder = [10]bool{6: true, 7: true, 8: true, 9: true}
+var gzipOwnEncoder = [10]bool{5: true, 6: true, 7: true, 8: true, 9: true}
 
 // deflateEncoders pools pkg/deflate encoders per level (index 1..9).
 var deflateEncoders [10]sync.Pool
