@@ -133,7 +133,7 @@ type parser struct {
 
 	passes int
 	// rough makes a pass offer each match at its full length only: a
-	// cheaper parse, good enough to gather statistics for the next.
+	// cheaper parse, to gather first statistics for the next.
 	rough    bool
 	seedPass bool
 }
@@ -178,7 +178,9 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 			p.hist.merge(&s)
 		}
 		p.model.update(&p.hist)
-		p.rough = pass < passes-1
+		// Only the first block's seeding pass is rough: measured on
+		// the bench tree, rough statistics passes elsewhere cost size.
+		p.rough = passes > p.passes && pass == 0
 		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
 	}
 	var s symbolStats

@@ -78,7 +78,7 @@ var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
 	{NiceLen: 16, Depth: 3, Passes: 1},                     // 16
 	{NiceLen: 24, Depth: 8, Passes: 1, SeedPass: true},     // 17
 	{NiceLen: 64, Depth: 16, Passes: 2, SeedPass: true},    // 18
-	{NiceLen: 256, Depth: 24, Passes: 2, SeedPass: true},   // 19
+	{NiceLen: 256, Depth: 40, Passes: 2, SeedPass: true},   // 19
 	{NiceLen: 256, Depth: 48, Passes: 2, SeedPass: true},   // 20
 	{NiceLen: 512, Depth: 64, Passes: 3, SeedPass: true},   // 21
 	{NiceLen: 1024, Depth: 128, Passes: 3, SeedPass: true}, // 22
