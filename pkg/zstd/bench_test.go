@@ -45,3 +45,16 @@ func BenchmarkParse(b *testing.B) {
 		e.parseAll(data, func([]byte, []Sequence) {})
 	}
 }
+
+func BenchmarkEncodeAll(b *testing.B) {
+	data := benchData(b)
+	e, err := NewEncoder(measureOptions(b))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	var out []byte
+	for i := 0; i < b.N; i++ {
+		out = e.EncodeAll(out[:0], data)
+	}
+	b.ReportMetric(float64(len(out))/float64(len(data)), "ratio")
+}

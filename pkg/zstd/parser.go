@@ -209,10 +209,12 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 			if at >= end {
 				break
 			}
+			if cur > 0 {
+				p.settle(cur)
+			}
 			n := &opt[cur]
 			avail := end - at
 			base := n.price + llZero
-			longest := 0
 			taken := false
 
 			// Repeat offsets, in the context of this arrival.
@@ -233,7 +235,6 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 					taken = true
 					break
 				}
-				longest = max(longest, l)
 				price := base + m.offPrice(ov)
 				lastPos = p.relax(cur, lastPos, minMatch, l, ov, price)
 			}
@@ -267,7 +268,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 			if cur+1 <= lastPos {
 				price := n.price + m.lit[src[at]] + m.litLenPrice(n.litLen+1) - m.litLenPrice(n.litLen)
 				if nx := &opt[cur+1]; price < nx.price {
-					*nx = optNode{price: price, litLen: n.litLen + 1, reps: n.reps}
+					*nx = optNode{price: price, litLen: n.litLen + 1}
 				}
 			}
 		}
@@ -276,6 +277,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 			continue
 		}
 		seqs = p.emit(seqs, lastPos)
+		p.settle(lastPos)
 		last := &opt[lastPos]
 		reps = last.reps
 		pos += lastPos
@@ -286,41 +288,55 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 
 // relax offers a match at stretch position cur with Offset_Value ov and
 // every length in [lo, hi], for price plus each length's price, and returns
-// the new end of the stretch.
+// the new end of the stretch. The arrivals' repeat offsets are filled in by
+// settle when the walk reaches them (most arrivals are overwritten first).
 func (p *parser) relax(cur, lastPos, lo, hi int, ov uint32, price int32) int {
 	opt := p.opt
-	m := &p.model
 	if cur+hi > lastPos {
 		for i := lastPos + 1; i <= cur+hi; i++ {
 			opt[i].price = priceInf
 		}
 		lastPos = cur + hi
 	}
-	from := &opt[cur]
-	var nextReps repeatOffsets
-	haveReps := false
 	if p.rough {
 		lo = hi
 	}
-	for l := lo; l <= hi; l++ {
-		c := price + m.matchLenPrice(uint32(l))
-		t := &opt[cur+l]
-		if c < t.price {
-			if !haveReps {
-				nextReps = from.reps.next(ov, from.litLen)
-				haveReps = true
+	nodes := opt[cur+lo : cur+hi+1]
+	if hi < priceTabLen {
+		tab := p.model.mlTab[lo : hi+1]
+		tab = tab[:len(nodes)]
+		for i, lp := range tab {
+			if c := price + lp; c < nodes[i].price {
+				nodes[i] = optNode{price: c, mlen: uint32(lo + i), off: ov}
 			}
-			*t = optNode{price: c, mlen: uint32(l), off: ov, reps: nextReps}
+		}
+		return lastPos
+	}
+	for i := range nodes {
+		l := uint32(lo + i)
+		if c := price + p.model.matchLenPrice(l); c < nodes[i].price {
+			nodes[i] = optNode{price: c, mlen: l, off: ov}
 		}
 	}
 	return lastPos
 }
 
+// settle fills in the repeat offsets of stretch position i from its
+// arrival: those of the position it came from, moved on by the match.
+func (p *parser) settle(i int) {
+	n := &p.opt[i]
+	if n.mlen == 0 {
+		n.reps = p.opt[i-1].reps
+		return
+	}
+	from := &p.opt[i-int(n.mlen)]
+	n.reps = from.reps.next(n.off, from.litLen)
+}
+
 // take ends the stretch with a match of length l at cur, whatever other
 // arrivals there were, and returns the stretch's end.
 func (p *parser) take(cur, lastPos, l int, ov uint32) int {
-	from := &p.opt[cur]
-	p.opt[cur+l] = optNode{mlen: uint32(l), off: ov, reps: from.reps.next(ov, from.litLen)}
+	p.opt[cur+l] = optNode{mlen: uint32(l), off: ov}
 	return cur + l
 }
 
