@@ -6,6 +6,7 @@ const (
 	btHashBits  = 16
 	bt3HashBits = 14
 	btWinMask   = windowSize - 1
+	btSlotMask  = 2*windowSize - 1
 	// btMaxDist keeps every candidate's tree slot alive: position p reuses
 	// the slot of p-windowSize, so the oldest usable position is
 	// p-(windowSize-1).
@@ -20,20 +21,20 @@ const (
 // last window only; positions are offsets into the current buffer, stored
 // +1 so that zero means "none".
 type btFinder struct {
-	head3 []int32 // 3-byte hash -> newest position+1
-	head  []int32 // 4-byte hash -> newest position+1
-	child []int32 // 2*(pos&mask): left (smaller suffixes), +1: right
-	sink  int32   // keeps the early loads of find from being optimised away
+	head3 *[1 << bt3HashBits]int32 // 3-byte hash -> newest position+1
+	head  *[1 << btHashBits]int32  // 4-byte hash -> newest position+1
+	child *[2 * windowSize]int32   // 2*(pos&mask): left (smaller suffixes), +1: right
+	sink  int32                    // keeps the early loads of find from being optimised away
 }
 
 func (f *btFinder) reset() {
 	if f.head == nil {
-		f.head3 = make([]int32, 1<<bt3HashBits)
-		f.head = make([]int32, 1<<btHashBits)
-		f.child = make([]int32, 2*windowSize)
+		f.head3 = new([1 << bt3HashBits]int32)
+		f.head = new([1 << btHashBits]int32)
+		f.child = new([2 * windowSize]int32)
 	}
-	clear(f.head3)
-	clear(f.head)
+	clear(f.head3[:])
+	clear(f.head[:])
 }
 
 // hash3 and hash4 hash the 3 or 4 bytes at the start of b (b holds 4).
@@ -89,24 +90,26 @@ func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) 
 			if l >= nice || l == maxLen {
 				// cur's subtrees become p's: nothing in them can be
 				// ordered between cur and p on the compared bytes.
-				child[leftSlot] = child[2*(cur&btWinMask)]
-				child[rightSlot] = child[2*(cur&btWinMask)+1]
+				child[leftSlot&btSlotMask] = child[2*(cur&btWinMask)]
+				child[rightSlot&btSlotMask] = child[2*(cur&btWinMask)+1]
 				return ms
 			}
 		}
+		// Slot indexes are masked only to spare bounds checks: they
+		// are always in range.
 		if c[l] < s[l] {
-			child[leftSlot] = int32(cur + 1)
+			child[leftSlot&btSlotMask] = int32(cur + 1)
 			leftSlot = 2*(cur&btWinMask) + 1
 			cur = int(child[leftSlot]) - 1
 			lenLeft = l
 		} else {
-			child[rightSlot] = int32(cur + 1)
+			child[rightSlot&btSlotMask] = int32(cur + 1)
 			rightSlot = 2 * (cur & btWinMask)
 			cur = int(child[rightSlot]) - 1
 			lenRight = l
 		}
 	}
-	child[leftSlot] = 0
-	child[rightSlot] = 0
+	child[leftSlot&btSlotMask] = 0
+	child[rightSlot&btSlotMask] = 0
 	return ms
 }

@@ -103,6 +103,7 @@ func (e *Encoder) deflate(w *bitWriter, src []byte) {
 	} else {
 		e.bt.reset()
 		e.opt.skipTo = 0
+		e.opt.havePrev = false
 		for start := 0; start < len(src); start += e.p.chunk {
 			end := min(start+e.p.chunk, len(src))
 			t := len(e.tokens)

@@ -14,20 +14,20 @@ const (
 // newest position, and for each position in the window the previous one
 // with the same hash. Positions are stored +1 so that zero means "none".
 type hashChains struct {
-	head  []int32
-	prev  []int32
-	head3 []int32 // 3-byte hash -> newest position+1, for 3-byte matches
-	cand3 int32   // head3's entry for the last inserted position, before it
+	head  *[1 << hcHashBits]int32
+	prev  *[windowSize]int32
+	head3 *[1 << bt3HashBits]int32 // 3-byte hash -> newest position+1, for 3-byte matches
+	cand3 int32                    // head3's entry for the last inserted position, before it
 }
 
 func (c *hashChains) reset() {
 	if c.head == nil {
-		c.head = make([]int32, 1<<hcHashBits)
-		c.prev = make([]int32, windowSize)
-		c.head3 = make([]int32, 1<<bt3HashBits)
+		c.head = new([1 << hcHashBits]int32)
+		c.prev = new([windowSize]int32)
+		c.head3 = new([1 << bt3HashBits]int32)
 	}
-	clear(c.head)
-	clear(c.head3)
+	clear(c.head[:])
+	clear(c.head3[:])
 }
 
 func (c *hashChains) insert(src []byte, p int) {

@@ -30,9 +30,14 @@ func TestTune(t *testing.T) {
 			require.NoError(t, err)
 		}
 		e := &Encoder{level: 9, p: p}
-		start := cpuTime()
-		total := compressBlocks(e, data)
-		el := cpuTime() - start
+		// The least CPU time of three runs: the machine is shared.
+		var total int
+		el := 1e9
+		for range 3 {
+			start := cpuTime()
+			total = compressBlocks(e, data)
+			el = min(el, cpuTime()-start)
+		}
 		t.Logf("%-22s %d bytes %.3f s %.1f MB/s", s, total, el, float64(len(data))/el/1e6)
 	}
 }
