@@ -134,8 +134,11 @@ type parser struct {
 	passes int
 	// rough makes a pass offer each match at its full length only: a
 	// cheaper parse, to gather first statistics for the next.
-	rough    bool
-	seedPass bool
+	rough bool
+	// abortEarly makes a pass stop offering a match's lengths, longest
+	// first, at the first that improves no arrival (statistics passes).
+	abortEarly bool
+	seedPass   bool
 }
 
 func (p *parser) reset(src []byte, o *Options) {
@@ -181,6 +184,7 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 		// Only the first block's seeding pass is rough: measured on
 		// the bench tree, rough statistics passes elsewhere cost size.
 		p.rough = passes > p.passes && pass == 0
+		p.abortEarly = pass < passes-1
 		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
 	}
 	var s symbolStats
@@ -305,6 +309,18 @@ func (p *parser) relax(cur, lastPos, lo, hi int, ov uint32, price int32) int {
 	if hi < priceTabLen {
 		tab := p.model.mlTab[lo : hi+1]
 		tab = tab[:len(nodes)]
+		if p.abortEarly {
+			// Longest first, stopping at the first length that
+			// does not improve: shorter ones seldom would.
+			for i := len(tab) - 1; i >= 0; i-- {
+				c := price + tab[i]
+				if c >= nodes[i].price {
+					break
+				}
+				nodes[i] = optNode{price: c, mlen: uint32(lo + i), off: ov}
+			}
+			return lastPos
+		}
 		for i, lp := range tab {
 			if c := price + lp; c < nodes[i].price {
 				nodes[i] = optNode{price: c, mlen: uint32(lo + i), off: ov}
