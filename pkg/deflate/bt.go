@@ -24,7 +24,6 @@ type btFinder struct {
 	head3 *[1 << bt3HashBits]int32 // 3-byte hash -> newest position+1
 	head  *[1 << btHashBits]int32  // 4-byte hash -> newest position+1
 	child *[2 * windowSize]int32   // 2*(pos&mask): left (smaller suffixes), +1: right
-	sink  int32                    // keeps the early loads of find from being optimised away
 }
 
 func (f *btFinder) reset() {
@@ -67,12 +66,6 @@ func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) 
 	h := hash4(s)
 	cur := int(f.head[h]) - 1
 	f.head[h] = int32(p + 1)
-	if len(s) >= 8 {
-		// Load the next position's hash heads now, so their cache
-		// misses overlap this tree walk (the walk's loads depend on each
-		// other; these do not).
-		f.sink += f.head[hash4(s[1:])] + f.head3[hash3(s[1:])]
-	}
 	leftSlot := 2 * (p & btWinMask)
 	rightSlot := leftSlot + 1
 	lenLeft, lenRight := 0, 0

@@ -49,6 +49,7 @@ type Encoder struct {
 	blocks []blockSpan
 	hist   histogram
 	hist2  histogram
+	segs   []segment
 	codes  codeSet
 	hs     huffScratch
 }
@@ -99,85 +100,17 @@ func (e *Encoder) deflate(w *bitWriter, src []byte) {
 	if e.p.greedy {
 		e.hc.reset()
 		e.parseLazy(src)
-		e.cutBlocks()
 	} else {
 		e.bt.reset()
 		e.opt.skipTo = 0
 		e.opt.havePrev = false
 		for start := 0; start < len(src); start += e.p.chunk {
 			end := min(start+e.p.chunk, len(src))
-			t := len(e.tokens)
 			e.parseOptimal(src, start, end)
-			e.blocks = append(e.blocks, blockSpan{t, len(e.tokens), start, end})
 		}
 	}
-	if len(e.blocks) == 0 {
-		e.blocks = append(e.blocks, blockSpan{})
-	}
-	e.mergeBlocks()
+	e.splitBlocks(src)
 	for i, b := range e.blocks {
 		e.writeBlock(w, e.tokens[b.tokStart:b.tokEnd], src[b.srcStart:b.srcEnd], i == len(e.blocks)-1)
 	}
-}
-
-// cutBlocks splits e.tokens into block candidates of about e.p.chunk
-// input bytes each.
-func (e *Encoder) cutBlocks() {
-	b := blockSpan{}
-	for i, t := range e.tokens {
-		n := 1
-		if t.isMatch() {
-			n = int(t.length())
-		}
-		b.srcEnd += n
-		if b.srcEnd-b.srcStart >= e.p.chunk {
-			b.tokEnd = i + 1
-			e.blocks = append(e.blocks, b)
-			b = blockSpan{tokStart: i + 1, tokEnd: i + 1, srcStart: b.srcEnd, srcEnd: b.srcEnd}
-		}
-	}
-	if b.srcEnd > b.srcStart {
-		b.tokEnd = len(e.tokens)
-		e.blocks = append(e.blocks, b)
-	}
-}
-
-// blockCost is the size in bits of the cheaper of a dynamic and a fixed
-// block for h.
-func (e *Encoder) blockCost(h *histogram) uint64 {
-	return min(e.codes.plan(h, &e.hs), h.fixedCost())
-}
-
-// mergeBlocks joins neighbouring blocks while one block with codes for
-// both costs no more than two with their own codes (a match may refer into
-// an earlier block, so blocks can be joined without re-parsing).
-func (e *Encoder) mergeBlocks() {
-	if len(e.blocks) < 2 {
-		return
-	}
-	out := e.blocks[:1]
-	cur := &e.hist
-	cur.reset()
-	cur.add(e.tokens[e.blocks[0].tokStart:e.blocks[0].tokEnd])
-	curCost := e.blockCost(cur)
-	for _, b := range e.blocks[1:] {
-		nh := &e.hist2
-		nh.reset()
-		nh.add(e.tokens[b.tokStart:b.tokEnd])
-		nCost := e.blockCost(nh)
-		joined := *cur
-		joined.merge(nh)
-		jCost := e.blockCost(&joined)
-		if jCost <= curCost+nCost {
-			out[len(out)-1].tokEnd = b.tokEnd
-			out[len(out)-1].srcEnd = b.srcEnd
-			*cur = joined
-			curCost = jCost
-			continue
-		}
-		out = append(out, b)
-		*cur = *nh
-		curCost = nCost
-	}
-	e.blocks = out
 }
