@@ -2,10 +2,13 @@
 // whole in-memory buffers such as squashfs blocks (at most 1 MiB), tuned to
 // give smaller output than zlib's compress2 at the same level in less time.
 //
-// High levels find all useful matches per position with a binary-tree match
+// Levels 1-7 parse lazily as zlib does, over 4-byte hash chains. Levels 8
+// and 9 find all useful matches per position with a binary-tree match
 // finder and choose the parse by a shortest path over bit prices taken from
-// the Huffman codes of the previous round, then code each block with
-// dynamic, fixed or stored blocks, whichever is smallest.
+// the Huffman code lengths a first parse would get. Every level then splits
+// the parse into blocks where the statistics change (split.go) and codes
+// each block as a dynamic, fixed or stored block, whichever is smallest.
+// The output depends only on the input and the level.
 package deflate
 
 import (
@@ -20,19 +23,34 @@ type params struct {
 	depth  int  // tree nodes or chain links visited per position
 	nice   int  // a match this long ends the search and is taken whole
 	passes int  // shortest-path rounds (each re-prices from the last)
-	chunk  int  // input bytes parsed under one price model (a block candidate)
+	chunk  int  // shortest path: input bytes parsed under one price model
 	good   int  // lazy: a previous match this long quarters the chain search
 	lazy   int  // lazy: a previous match this long is taken without searching
 }
 
+// levels were chosen by measurement on 7.2 MB of squashfs-like data (a
+// compiler binary, perl, Go and Python sources) in 1 MiB blocks, against
+// zlib 1.2.13's compress2 on the same blocks (CPU seconds, one core):
+//
+//	level  zlib bytes  s     ours bytes  s
+//	1      2806875     0.07  2587214     0.11
+//	3      2679312     0.10  2515170     0.13
+//	5      2525974     0.14  2487973     0.15
+//	6      2505370     0.22  2473996     0.18
+//	7      2498806     0.26  2465044     0.24
+//	8      2492981     0.45  2410425     0.53
+//	9      2491479     0.69  2397006     0.62
+//
+// Deeper searches and more shortest-path rounds gain about 0.1% each per
+// 10-20% more time; two rounds at level 9 gave 0.1% for 20%.
 var levels = [10]params{
-	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4, chunk: 1 << 14},
-	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8, chunk: 1 << 14},
-	3: {greedy: true, depth: 16, nice: 16, good: 4, lazy: 8, chunk: 1 << 14},
-	4: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
-	5: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16, chunk: 1 << 14},
-	6: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16, chunk: 1 << 14},
-	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32, chunk: 1 << 14},
+	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4},
+	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8},
+	3: {greedy: true, depth: 16, nice: 16, good: 4, lazy: 8},
+	4: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16},
+	5: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16},
+	6: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16},
+	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32},
 	8: {depth: 8, nice: 32, passes: 1, chunk: 1 << 14},
 	9: {depth: 16, nice: 48, passes: 1, chunk: 1 << 14},
 }
