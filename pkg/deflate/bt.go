@@ -55,6 +55,11 @@ func hash4(b []byte) uint32 {
 // len(src) must hold.
 func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) []uint32 {
 	maxLen := min(maxMatch, len(src)-p)
+	if limit < minMatch {
+		// Only inserting: comparing past nice would not change the
+		// tree, since a match of nice bytes cuts the walk anyway.
+		maxLen = min(maxLen, nice)
+	}
 	s := src[p : p+maxLen]
 	base := len(ms)
 	h3 := hash3(s)
