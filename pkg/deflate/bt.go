@@ -13,24 +13,26 @@ const (
 	btMaxDist = windowSize - 1
 )
 
-// btFinder is a binary-tree match finder: for each 3-byte hash a binary
+// btFinder is a binary-tree match finder: for each 4-byte hash a binary
 // search tree of earlier positions, ordered by the bytes that follow them
 // and rooted at the newest. Searching position p walks down the tree,
 // reporting longer and longer matches, and re-roots the tree at p on the
-// way, so every position is inserted exactly once. Slots are kept for the
-// last window only; positions are offsets into the current buffer, stored
-// +1 so that zero means "none".
+// way, so every position is inserted exactly once. A node's children are
+// older than it, so each link is kept as the distance back from its node
+// (16 bits: half the cache footprint of positions); a distance beyond the
+// window means "none" and ends any walk without a test of its own. Slots
+// are kept for the last window only.
 type btFinder struct {
 	head3 *[1 << bt3HashBits]int32 // 3-byte hash -> newest position+1
-	head  *[1 << btHashBits]int32  // 4-byte hash -> newest position+1
-	child *[2 * windowSize]int32   // 2*(pos&mask): left (smaller suffixes), +1: right
+	head  *[1 << btHashBits]int32  // 4-byte hash -> newest position+windowSize (0: none)
+	child *[2 * windowSize]uint16  // 2*(pos&mask): left (smaller suffixes), +1: right
 }
 
 func (f *btFinder) reset() {
 	if f.head == nil {
 		f.head3 = new([1 << bt3HashBits]int32)
 		f.head = new([1 << btHashBits]int32)
-		f.child = new([2 * windowSize]int32)
+		f.child = new([2 * windowSize]uint16)
 	}
 	clear(f.head3[:])
 	clear(f.head[:])
@@ -69,16 +71,20 @@ func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) 
 	}
 	f.head3[h3] = int32(p + 1)
 	h := hash4(s)
-	cur := int(f.head[h]) - 1
-	f.head[h] = int32(p + 1)
-	leftSlot := 2 * (p & btWinMask)
-	rightSlot := leftSlot + 1
+	cur := int(f.head[h]) - windowSize
+	f.head[h] = int32(p + windowSize)
+	// The pending left and right links: the slot to fill and the node
+	// that owns it (links are distances from their owner).
+	leftSlot, leftNode := 2*(p&btWinMask), p
+	rightSlot, rightNode := leftSlot+1, p
 	lenLeft, lenRight := 0, 0
 	best := minMatch - 1
 	child := f.child
-	for ; depth > 0 && cur >= 0 && p-cur <= btMaxDist; depth-- {
+	link := func(node, to int) uint16 { return uint16(min(node-to, noLink)) }
+	for ; depth > 0 && p-cur <= btMaxDist; depth-- {
 		c := src[cur : cur+maxLen]
 		l := extendMatch(s, c, min(lenLeft, lenRight))
+		slot := 2 * (cur & btWinMask)
 		if l > best {
 			best = l
 			capped := min(l, limit)
@@ -88,26 +94,26 @@ func (f *btFinder) find(src []byte, p int, depth, nice, limit int, ms []uint32) 
 			if l >= nice || l == maxLen {
 				// cur's subtrees become p's: nothing in them can be
 				// ordered between cur and p on the compared bytes.
-				child[leftSlot&btSlotMask] = child[2*(cur&btWinMask)]
-				child[rightSlot&btSlotMask] = child[2*(cur&btWinMask)+1]
+				child[leftSlot&btSlotMask] = link(leftNode, cur-int(child[slot]))
+				child[rightSlot&btSlotMask] = link(rightNode, cur-int(child[slot+1]))
 				return ms
 			}
 		}
 		// Slot indexes are masked only to spare bounds checks: they
 		// are always in range.
 		if c[l] < s[l] {
-			child[leftSlot&btSlotMask] = int32(cur + 1)
-			leftSlot = 2*(cur&btWinMask) + 1
-			cur = int(child[leftSlot]) - 1
+			child[leftSlot&btSlotMask] = link(leftNode, cur)
+			leftSlot, leftNode = slot+1, cur
+			cur -= int(child[slot+1])
 			lenLeft = l
 		} else {
-			child[rightSlot&btSlotMask] = int32(cur + 1)
-			rightSlot = 2 * (cur & btWinMask)
-			cur = int(child[rightSlot]) - 1
+			child[rightSlot&btSlotMask] = link(rightNode, cur)
+			rightSlot, rightNode = slot, cur
+			cur -= int(child[slot])
 			lenRight = l
 		}
 	}
-	child[leftSlot&btSlotMask] = 0
-	child[rightSlot&btSlotMask] = 0
+	child[leftSlot&btSlotMask] = noLink
+	child[rightSlot&btSlotMask] = noLink
 	return ms
 }

@@ -8,14 +8,15 @@ const (
 	// three literals it replaces with any plausible codes (zlib applies
 	// the same cut-off); longer matches are kept at any distance.
 	hcTooFar = 4096
+	noLink   = 0xffff
 )
 
 // hashChains is the lazy parser's match finder: for each 4-byte hash the
-// newest position, and for each position in the window the previous one
-// with the same hash. Positions are stored +1 so that zero means "none".
+// newest position, and for each position in the window the distance back
+// to the previous one with the same hash.
 type hashChains struct {
-	head  *[1 << hcHashBits]int32
-	prev  *[windowSize]int32
+	head  *[1 << hcHashBits]int32  // newest position+windowSize (0: none, out of every window)
+	prev  *[windowSize]uint16      // distance to the previous position, noLink for none
 	head3 *[1 << bt3HashBits]int32 // 3-byte hash -> newest position+1, for 3-byte matches
 	cand3 int32                    // head3's entry for the last inserted position, before it
 }
@@ -23,18 +24,32 @@ type hashChains struct {
 func (c *hashChains) reset() {
 	if c.head == nil {
 		c.head = new([1 << hcHashBits]int32)
-		c.prev = new([windowSize]int32)
+		c.prev = new([windowSize]uint16)
 		c.head3 = new([1 << bt3HashBits]int32)
 	}
 	clear(c.head[:])
 	clear(c.head3[:])
 }
 
+// link records q as the position before p in p's chain. Distances, not
+// positions, keep the table at 64 KiB, half the cache footprint. A
+// distance beyond the window ends any walk, so "none" needs no test.
+func (c *hashChains) link(p, q int) {
+	c.prev[p&btWinMask] = uint16(min(p-q, noLink))
+}
+
+// older returns the position before p in its chain, out of the window of
+// any later position when there is none. p must be within the window, so
+// that its slot still holds its own link.
+func (c *hashChains) older(p int) int {
+	return p - int(c.prev[p&btWinMask])
+}
+
 func (c *hashChains) insert(src []byte, p int) {
 	v := binary.LittleEndian.Uint32(src[p:])
 	h := v * 0x9E3779B1 >> (32 - hcHashBits)
-	c.prev[p&btWinMask] = c.head[h]
-	c.head[h] = int32(p + 1)
+	c.link(p, int(c.head[h])-windowSize)
+	c.head[h] = int32(p + windowSize)
 	h3 := (v << 8) * 0x9E3779B1 >> (32 - bt3HashBits)
 	c.cand3 = c.head3[h3]
 	c.head3[h3] = int32(p + 1)
@@ -52,8 +67,8 @@ func (c *hashChains) longest(src []byte, p, best, chain, nice int) (int, int) {
 	nice = min(nice, maxLen)
 	s := src[p : p+maxLen]
 	bestLen, bestDist := 0, 0
-	cand := int(c.prev[p&btWinMask]) - 1
-	for ; chain > 0 && cand >= 0 && p-cand <= btMaxDist; chain-- {
+	cand := c.older(p)
+	for ; chain > 0 && p-cand <= btMaxDist; chain-- {
 		m := src[cand : cand+maxLen]
 		// A longer match must agree at indexes best-1 and best and in
 		// the first four bytes (the hash may collide): test those
@@ -68,7 +83,7 @@ func (c *hashChains) longest(src []byte, p, best, chain, nice int) (int, int) {
 				}
 			}
 		}
-		cand = int(c.prev[cand&btWinMask]) - 1
+		cand = c.older(cand)
 	}
 	if bestLen == minMatch && bestDist > hcTooFar {
 		bestLen = 0
