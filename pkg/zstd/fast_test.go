@@ -1,0 +1,219 @@
+package zstd
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// fastTestOptions cover the strategies: plain hash table greedy, chained
+// greedy, lazy and lazy2, short and long minimum matches, a tiny hash table
+// (many collisions) and a nice length that cuts searches short.
+var fastTestOptions = []FastOptions{
+	{MinMatch: 6, Depth: 1, Lazy: 0, NiceLen: 32},
+	{MinMatch: 5, Depth: 4, Lazy: 0, NiceLen: 64},
+	{MinMatch: 4, Depth: 8, Lazy: 1, NiceLen: 32, HashLog: fastMinHashLog},
+	{MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 256},
+	{MinMatch: 7, Depth: 16, Lazy: 2, NiceLen: 7},
+}
+
+// replayFrameSequences parses src block by block as EncodeAll does (as if
+// every block were written compressed) and rebuilds the input from the
+// sequences alone, resolving each Offset_Value with an independent reading
+// of RFC 8878 section 3.1.1.5 (greedyRepeat, the test parser's).
+func replayFrameSequences(t *testing.T, f *FastEncoder, src []byte) {
+	t.Helper()
+	f.reset(src)
+	reps := initialRepeats
+	var out []byte
+	r := [3]uint32(initialRepeats)
+	for start := 0; start < len(src); start += maxBlockSize {
+		end := min(start+maxBlockSize, len(src))
+		seqs, after := f.parseBlock(start, end, reps)
+		pos := start
+		for i, s := range seqs {
+			require.GreaterOrEqual(t, s.MatchLen, uint32(minMatch), "sequence %d", i)
+			out = append(out, src[pos:pos+int(s.LitLen)]...)
+			pos += int(s.LitLen)
+			var d uint32
+			d, r = greedyRepeat(r, s.LitLen, s.OffValue)
+			require.NotZero(t, d, "sequence %d", i)
+			require.LessOrEqual(t, int(d), len(out), "sequence %d reaches before the frame", i)
+			for k := uint32(0); k < s.MatchLen; k++ {
+				out = append(out, out[len(out)-int(d)])
+			}
+			pos += int(s.MatchLen)
+			require.LessOrEqual(t, pos, end, "sequence %d crosses the block end", i)
+		}
+		out = append(out, src[pos:end]...)
+		require.Equal(t, [3]uint32(after), r, "repeat offsets after block at %d", start)
+		reps = after
+	}
+	require.True(t, bytes.Equal(src, out), "replayed sequences differ from the input")
+}
+
+func TestFastReplay(t *testing.T) {
+	for _, o := range fastTestOptions {
+		f, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		for name, src := range encoderTestInputs(t) {
+			t.Run(name, func(t *testing.T) { replayFrameSequences(t, f, src) })
+		}
+	}
+}
+
+// TestFastRoundTrip decodes every frame with klauspost's decoder and the
+// zstd command (libzstd); neither shares code with this encoder.
+func TestFastRoundTrip(t *testing.T) {
+	in := encoderTestInputs(t)
+	var all, frames []byte
+	for _, o := range fastTestOptions {
+		f, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		for name, src := range in {
+			frame := f.EncodeAll(nil, src)
+			got, err := decodeKlauspost(t, frame)
+			require.NoError(t, err, "%s %+v", name, o)
+			require.True(t, bytes.Equal(src, got), "%s %+v: decoded differently", name, o)
+			if name == "words" || name == "records" {
+				require.Less(t, len(frame), len(src)/3, "%s %+v", name, o)
+			}
+			all = append(all, src...)
+			frames = append(frames, frame...)
+		}
+	}
+	got, err := decodeCLI(t, frames)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
+}
+
+// TestFastRawBlockKeepsRepeats: a block written raw between compressed ones
+// must leave the repeat offsets as the decoder has them. Records whose
+// fields repeat at a fixed distance, then noise, then the records again:
+// the third block's repeat matches are right only if the raw block did not
+// advance the offsets.
+func TestFastRawBlockKeepsRepeats(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	noise := make([]byte, maxBlockSize)
+	rng.Read(noise)
+	var rec []byte
+	for len(rec) < maxBlockSize {
+		rec = append(rec, []byte("id="+strconv.Itoa(rng.Intn(1000))+" name=xyzzy value=")...)
+		rec = append(rec, noise[len(rec)%1000:len(rec)%1000+5]...)
+		rec = append(rec, '\n')
+	}
+	rec = rec[:maxBlockSize]
+	src := append(append(append([]byte{}, rec...), noise...), rec...)
+	for _, o := range fastTestOptions {
+		f, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		frame := f.EncodeAll(nil, src)
+		got, err := decodeKlauspost(t, frame)
+		require.NoError(t, err, "%+v", o)
+		require.True(t, bytes.Equal(src, got), "%+v", o)
+		require.Less(t, len(frame), len(src)/2+len(noise)/2, "%+v", o)
+	}
+}
+
+// TestFastDeterministic: output depends only on the input and options, not
+// on what the encoder encoded before; dst's contents are kept.
+func TestFastDeterministic(t *testing.T) {
+	in := encoderTestInputs(t)
+	for _, o := range fastTestOptions {
+		fresh, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		want := fresh.EncodeAll(nil, in["mixed"])
+		used, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		used.EncodeAll(nil, in["executable"])
+		used.EncodeAll(nil, in["zeros"])
+		used.EncodeAll(nil, []byte("short"))
+		got := used.EncodeAll([]byte("prefix"), in["mixed"])
+		require.Equal(t, "prefix", string(got[:6]))
+		require.Equal(t, want, got[6:], "%+v", o)
+	}
+}
+
+// TestFastDeeperIsSmaller: on text, a lazy parse over deep chains is
+// smaller than a greedy one over a plain hash table.
+func TestFastDeeperIsSmaller(t *testing.T) {
+	src := testInputs()["words"]
+	quick, err := NewFastEncoder(FastOptions{MinMatch: 6, Depth: 1, NiceLen: 32})
+	require.NoError(t, err)
+	deep, err := NewFastEncoder(FastOptions{MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256})
+	require.NoError(t, err)
+	require.Less(t, len(deep.EncodeAll(nil, src)), len(quick.EncodeAll(nil, src)))
+}
+
+func TestNewFastEncoderRejectsBadOptions(t *testing.T) {
+	for _, o := range []FastOptions{
+		{MinMatch: 3, Depth: 1, NiceLen: 32},
+		{MinMatch: 8, Depth: 1, NiceLen: 32},
+		{MinMatch: 4, Depth: 0, NiceLen: 32},
+		{MinMatch: 4, Depth: fastMaxDepth + 1, NiceLen: 32},
+		{MinMatch: 4, Depth: 1, Lazy: 3, NiceLen: 32},
+		{MinMatch: 5, Depth: 1, NiceLen: 4},
+		{MinMatch: 4, Depth: 1, NiceLen: 32, HashLog: 30},
+	} {
+		_, err := NewFastEncoder(o)
+		require.ErrorIs(t, err, errOptions, "%+v", o)
+	}
+}
+
+func FuzzFastEncoder(f *testing.F) {
+	f.Add([]byte("abcabcabcabd"), uint8(0))
+	f.Add(bytes.Repeat([]byte("xyz"), 1000), uint8(1))
+	f.Add([]byte("a man a plan a canal panama, a man a plan"), uint8(2))
+	f.Add([]byte{}, uint8(3))
+	f.Add(bytes.Repeat([]byte{0, 1, 0, 1, 0, 2}, 50), uint8(4))
+	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
+		e, err := NewFastEncoder(fastTestOptions[int(which)%len(fastTestOptions)])
+		require.NoError(t, err)
+		got, err := decodeKlauspost(t, e.EncodeAll(nil, src))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(src, got))
+	})
+}
+
+// fastMeasureOptions reads FAST_MM, FAST_DEPTH, FAST_LAZY, FAST_NICE and
+// FAST_HASHLOG over a middle setting, for tuning runs.
+func fastMeasureOptions(tb testing.TB) FastOptions {
+	o := FastOptions{MinMatch: 5, Depth: 16, Lazy: 1, NiceLen: 64}
+	for name, field := range map[string]*int{"FAST_MM": &o.MinMatch, "FAST_DEPTH": &o.Depth,
+		"FAST_LAZY": &o.Lazy, "FAST_NICE": &o.NiceLen, "FAST_HASHLOG": &o.HashLog} {
+		if s := os.Getenv(name); s != "" {
+			n, err := strconv.Atoi(s)
+			require.NoError(tb, err, name)
+			*field = n
+		}
+	}
+	return o
+}
+
+// BenchmarkFastTree encodes 1 MiB chunks of the benchmark tree (see
+// treeSample) and reports the total size.
+func BenchmarkFastTree(b *testing.B) {
+	chunks := treeSample(b, 8)
+	f, err := NewFastEncoder(fastMeasureOptions(b))
+	require.NoError(b, err)
+	total := 0
+	for _, c := range chunks {
+		total += len(c)
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	var size int
+	var out []byte
+	for i := 0; i < b.N; i++ {
+		size = 0
+		for _, c := range chunks {
+			out = f.EncodeAll(out[:0], c)
+			size += len(out)
+		}
+	}
+	b.ReportMetric(float64(size), "bytes")
+}
