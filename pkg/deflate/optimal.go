@@ -58,9 +58,11 @@ type optimalState struct {
 // parseOptimal appends to e.tokens a near-shortest parse of src[start:end]
 // under a price model refined over e.p.passes rounds: each round prices
 // symbols by the code lengths the previous round's parse would get (the
-// first by a greedy parse) and finds the cheapest path through all matches
-// the finder reported (RFC 1951 allows any parse; this only picks a
-// cheaper one).
+// first round by a lazy parse of the longest matches plus the previous
+// chunk's final counts) and finds, backwards from the end, the cheapest
+// path through all matches the finder reported. RFC 1951 (3.2.5) allows
+// any parse into literals and length/distance pairs; only the bits differ.
+// Matches stop at end, so chunks can be parsed one after another.
 func (e *Encoder) parseOptimal(src []byte, start, end int) {
 	o := &e.opt
 	n := end - start
