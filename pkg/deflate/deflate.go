@@ -87,9 +87,8 @@ func NewEncoder(level int) (*Encoder, error) {
 }
 
 // AppendZlib appends src compressed as one zlib stream (RFC 1950) to dst.
-// It is meant for buffers of a few MiB at most (squashfs blocks): past 2
-// GiB positions overflow the tables' 32 bits and nothing further is
-// matched (the stream stays valid). dst must not overlap src.
+// It is meant for buffers of a few MiB at most (squashfs blocks): the match
+// finders keep positions in 32 bits. dst must not overlap src.
 func (e *Encoder) AppendZlib(dst, src []byte) []byte {
 	// CMF 0x78: CM 8 (deflate), CINFO 7 (32 KiB window). FLG: FLEVEL as
 	// zlib sets it for the level (RFC 1950 2.2), no preset dictionary,
