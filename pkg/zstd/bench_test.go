@@ -3,7 +3,9 @@ package zstd
 import (
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -57,4 +59,43 @@ func BenchmarkEncodeAll(b *testing.B) {
 		out = e.EncodeAll(out[:0], data)
 	}
 	b.ReportMetric(float64(len(out))/float64(len(data)), "ratio")
+}
+
+// BenchmarkEncodeTree encodes ZSTD_CHUNKS (default 8) 1 MiB chunks of the
+// benchmark tree with measureOptions, as squashfs's 1 MiB blocks would be,
+// and reports the total output and the CPU time per run; the tuning
+// benchmark for Options.
+func BenchmarkEncodeTree(b *testing.B) {
+	n := 8
+	if s := os.Getenv("ZSTD_CHUNKS"); s != "" {
+		var err error
+		n, err = strconv.Atoi(s)
+		require.NoError(b, err)
+	}
+	chunks := treeSample(b, n)
+	e, err := NewEncoder(measureOptions(b))
+	require.NoError(b, err)
+	b.SetBytes(int64(len(chunks)) << 20)
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	var out []byte
+	var total int
+	for range b.N {
+		out, total = out[:0], 0
+		for _, c := range chunks {
+			n := len(out)
+			out = e.EncodeAll(out, c)
+			total += len(out) - n
+		}
+	}
+	b.ReportMetric(float64(total), "bytes")
+	// The machine is shared: CPU time says more than ns/op's wall time.
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+}
+
+// cpuTime is the process's user plus system time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -83,7 +83,7 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := e.p.parseBlock(start, end)
 		block := src[start:end]
-		e.parts = e.splitBlock(e.parts[:0], block, seqs, 0, maxSplitDepth)
+		e.parts = e.splitBlock(e.parts[:0], block, seqs, 0, maxSplitDepth, partCost(block, seqs))
 		// assumed are the repeat offsets the parse assumed, actual the
 		// decoder's: they differ once a part goes out raw or RLE, which
 		// carries no sequences and so changes no offset (section
@@ -132,8 +132,8 @@ const (
 // middle), each split the same way, whichever the estimate finds smaller.
 // Statistics change within a stretch (files differ), and a block's own
 // Huffman and FSE tables then fit each part better (section 3.1.1.2).
-func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, base, depth int) []blockPart {
-	whole := partCost(src, seqs)
+// whole is partCost(src, seqs), known to the caller.
+func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, base, depth int, whole float64) []blockPart {
 	if depth > 0 && len(seqs) >= 2 {
 		pos, cut := 0, 0
 		for cut < len(seqs)-1 && pos+int(seqs[cut].LitLen+seqs[cut].MatchLen) <= len(src)/2 {
@@ -142,10 +142,11 @@ func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, bas
 		}
 		if cut > 0 && cut < len(seqs) {
 			left, right := src[:pos], src[pos:]
-			if partCost(left, seqs[:cut])+partCost(right, seqs[cut:]) < whole {
-				parts = e.splitBlock(parts, left, seqs[:cut], base, depth-1)
+			lc, rc := partCost(left, seqs[:cut]), partCost(right, seqs[cut:])
+			if lc+rc < whole {
+				parts = e.splitBlock(parts, left, seqs[:cut], base, depth-1, lc)
 				n := len(parts)
-				parts = e.splitBlock(parts, right, seqs[cut:], base+pos, depth-1)
+				parts = e.splitBlock(parts, right, seqs[cut:], base+pos, depth-1, rc)
 				for i := n; i < len(parts); i++ {
 					parts[i].seqEnd += cut
 				}
@@ -175,7 +176,7 @@ func partCost(src []byte, seqs []Sequence) float64 {
 			syms += boolInt(c > 0)
 		}
 	}
-	return estimateBits(src, seqs)/8 + partOverhead + partSymOverhead*float64(syms)
+	return s.entropyBits(seqs)/8 + partOverhead + partSymOverhead*float64(syms)
 }
 
 func boolInt(b bool) int {

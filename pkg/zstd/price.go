@@ -196,6 +196,11 @@ func (m *priceModel) offPrice(ov uint32) int32 {
 func estimateBits(src []byte, seqs []Sequence) float64 {
 	var s symbolStats
 	s.add(src, seqs)
+	return s.entropyBits(seqs)
+}
+
+// entropyBits is estimateBits for counts s already holds of seqs.
+func (s *symbolStats) entropyBits(seqs []Sequence) float64 {
 	var extra float64
 	for _, q := range seqs {
 		extra += float64(llExtraBits[llCode(q.LitLen)]) + float64(mlExtraBits[mlCode(q.MatchLen)]) + float64(ofCode(q.OffValue))
