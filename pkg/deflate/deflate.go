@@ -38,11 +38,14 @@ type params struct {
 //	5      2525974     0.14  2487973     0.15
 //	6      2505370     0.22  2473996     0.18
 //	7      2498806     0.26  2465044     0.24
-//	8      2492981     0.45  2410425     0.53
-//	9      2491479     0.69  2397006     0.62
+//	8      2492981     0.45  2410425     0.49
+//	9      2491479     0.67  2397006     0.56
 //
 // Deeper searches and more shortest-path rounds gain about 0.1% each per
-// 10-20% more time; two rounds at level 9 gave 0.1% for 20%.
+// 10-20% more time; two rounds at level 9 gave 0.1% for 20%. Level 8 keeps
+// depth 8: at depth 4 (0.42 s, 2437754) it lost to level 7 on the debug
+// information of a Go binary, where long similar strings make the trees
+// deep and only the lazy parse's long chains reach the best matches.
 var levels = [10]params{
 	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4},
 	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8},
