@@ -140,6 +140,8 @@ type parser struct {
 	// improves no arrival (statistics passes).
 	abortEarly bool
 	seedPass   bool
+	// stretch is the input position of the stretch being parsed.
+	stretch int
 }
 
 func (p *parser) reset(src []byte, o *Options) {
@@ -208,6 +210,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 	llZero := m.litLenPrice(0)
 	for pos < end {
 		opt[0] = optNode{litLen: uint32(pos - litStart), reps: reps}
+		p.stretch = pos
 		lastPos := 0
 		for cur := 0; cur <= lastPos; cur++ {
 			at := pos + cur
@@ -221,6 +224,18 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 			avail := end - at
 			base := n.price + llZero
 			taken := false
+			if cur+1 <= lastPos && opt[cur+1].price < n.price {
+				// The next position is reached more cheaply
+				// than this one: a path through here seldom
+				// wins, so its matches are not offered.
+				// Measured on the bench tree: 10% less CPU
+				// at level 19 for 0.04% more bytes, and
+				// smaller output with one pass (the prices
+				// are estimates; paths through such
+				// positions often only look cheaper).
+				p.literal(cur, lastPos)
+				continue
+			}
 
 			// Repeat offsets, in the context of this arrival.
 			for ov := uint32(1); ov <= 3; ov++ {
@@ -286,13 +301,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 				}
 			}
 
-			// A literal to the next position, if a match reaches past it.
-			if cur+1 <= lastPos {
-				price := n.price + m.lit[src[at]] + m.litLenPrice(n.litLen+1) - m.litLenPrice(n.litLen)
-				if nx := &opt[cur+1]; price < nx.price {
-					*nx = optNode{price: price, litLen: n.litLen + 1}
-				}
-			}
+			p.literal(cur, lastPos)
 		}
 		if lastPos == 0 {
 			pos++
@@ -306,6 +315,20 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 		litStart = pos - int(last.litLen)
 	}
 	return seqs, reps
+}
+
+// literal offers a literal from stretch position cur to the next, if a
+// match reaches past it.
+func (p *parser) literal(cur, lastPos int) {
+	if cur+1 > lastPos {
+		return
+	}
+	n := &p.opt[cur]
+	m := &p.model
+	price := n.price + m.lit[p.src[p.stretch+cur]] + m.litLenPrice(n.litLen+1) - m.litLenPrice(n.litLen)
+	if nx := &p.opt[cur+1]; price < nx.price {
+		*nx = optNode{price: price, litLen: n.litLen + 1}
+	}
 }
 
 // relax offers a match at stretch position cur with Offset_Value ov and
