@@ -19,7 +19,7 @@ import (
 
 // params are one level's search settings.
 type params struct {
-	greedy bool // hash chains and zlib's lazy parse instead of trees and shortest paths
+	chains bool // lazy parse over hash chains instead of shortest paths over trees
 	depth  int  // tree nodes or chain links visited per position
 	nice   int  // a match this long ends the search and is taken whole
 	passes int  // shortest-path rounds (each re-prices from the last)
@@ -47,13 +47,13 @@ type params struct {
 // information of a Go binary, where long similar strings make the trees
 // deep and only the lazy parse's long chains reach the best matches.
 var levels = [10]params{
-	1: {greedy: true, depth: 4, nice: 16, good: 4, lazy: 4},
-	2: {greedy: true, depth: 8, nice: 16, good: 4, lazy: 8},
-	3: {greedy: true, depth: 16, nice: 16, good: 4, lazy: 8},
-	4: {greedy: true, depth: 16, nice: 32, good: 4, lazy: 16},
-	5: {greedy: true, depth: 32, nice: 32, good: 4, lazy: 16},
-	6: {greedy: true, depth: 64, nice: 64, good: 8, lazy: 16},
-	7: {greedy: true, depth: 256, nice: 128, good: 8, lazy: 32},
+	1: {chains: true, depth: 4, nice: 16, good: 4, lazy: 4},
+	2: {chains: true, depth: 8, nice: 16, good: 4, lazy: 8},
+	3: {chains: true, depth: 16, nice: 16, good: 4, lazy: 8},
+	4: {chains: true, depth: 16, nice: 32, good: 4, lazy: 16},
+	5: {chains: true, depth: 32, nice: 32, good: 4, lazy: 16},
+	6: {chains: true, depth: 64, nice: 64, good: 8, lazy: 16},
+	7: {chains: true, depth: 256, nice: 128, good: 8, lazy: 32},
 	8: {depth: 8, nice: 32, passes: 1, chunk: 1 << 14},
 	9: {depth: 16, nice: 48, passes: 1, chunk: 1 << 14},
 }
@@ -120,7 +120,7 @@ func (e *Encoder) AppendZlib(dst, src []byte) []byte {
 func (e *Encoder) deflate(w *bitWriter, src []byte) {
 	e.tokens = e.tokens[:0]
 	e.blocks = e.blocks[:0]
-	if e.p.greedy {
+	if e.p.chains {
 		e.hc.reset()
 		e.parseLazy(src)
 	} else {

@@ -22,7 +22,7 @@ func TestTune(t *testing.T) {
 		var p params
 		if strings.HasPrefix(s, "L") {
 			// Lazy: Lchain,nice,good,lazy,chunk
-			p.greedy = true
+			p.chains = true
 			_, err := fmt.Sscanf(s, "L%d,%d,%d,%d,%d", &p.depth, &p.nice, &p.good, &p.lazy, &p.chunk)
 			require.NoError(t, err)
 		} else {
