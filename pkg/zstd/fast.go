@@ -40,6 +40,12 @@ type FastOptions struct {
 	// NiceLen is the match length taken at once, without searching
 	// further or looking ahead (MinMatch..fastMaxNiceLen).
 	NiceLen int
+	// Sparse, when positive, puts only the first and last Sparse
+	// positions of a stretch of matched bytes into the tables (libzstd's
+	// "fast" and "dfast" keep about that few): much faster on compressible
+	// data, some matches lost. 0 inserts the positions of every match up
+	// to fastInsertSkip bytes long.
+	Sparse int
 	// HashLog is log2 of the hash table's entries (fastMinHashLog..
 	// fastMaxHashLog), or 0 for as many as the input has bytes, capped
 	// at fastDefaultHashLog.
@@ -47,7 +53,7 @@ type FastOptions struct {
 }
 
 const (
-	fastMaxDepth       = 1 << 10
+	fastMaxDepth       = 64 // a row's tag mask is one uint64
 	fastMaxNiceLen     = maxMatchLen
 	fastMinHashLog     = 8
 	fastMaxHashLog     = 24
@@ -62,16 +68,34 @@ const (
 // FastEncoder writes zstd frames with a greedy or lazy parse. It keeps its
 // tables between calls but no state: each call's output depends only on
 // its input and the options. It is not safe for concurrent use.
+//
+// The match finder is a table of rows (libzstd's "row" match finder is the
+// model): the hash of a position picks a row of rowSize slots holding the
+// latest positions that hashed there, a ring whose newest slot is
+// rowHead[row], and next to every slot an 8-bit tag, more bits of the same
+// hash. A search compares the tags of a whole row a word at a time and
+// reads the input only at slots whose tag matches, so it touches the
+// input's bytes (scattered over up to a MiB, beyond the caches) about once
+// per real candidate, where a hash chain reads a link and a byte for every
+// step.
+//
+// Slots hold base+position, base growing by the input's length each call:
+// a slot below base is from an earlier call and empty for this one, so the
+// tables need no clearing between calls (and no slot's age changes the
+// output: it is ignored either way).
 type FastEncoder struct {
 	opts FastOptions
 
-	src   []byte
-	head  []int32 // hash -> latest position, -1 for none
-	chain []int32 // position -> previous position with its hash (Depth > 1)
+	src     []byte
+	slots   []uint32 // row-major, base+position or stale
+	tags    []uint8  // one per slot
+	rowHead []uint8  // per row, the index of its newest slot
+	base    uint32
 	// next is the first position not yet in the tables.
 	next      int
+	rowLog    uint
 	keepShift uint // drops the bytes past MinMatch of a 64-bit load
-	hashShift uint
+	rowShift  uint // hash >> rowShift is the row; the 8 bits below, the tag
 	seqs      []Sequence
 	w         blockWriter
 }
@@ -87,6 +111,8 @@ func NewFastEncoder(o FastOptions) (*FastEncoder, error) {
 		return nil, fmt.Errorf("%w: fast lazy %d not in 0..2", errOptions, o.Lazy)
 	case o.NiceLen < o.MinMatch || o.NiceLen > fastMaxNiceLen:
 		return nil, fmt.Errorf("%w: fast nice length %d not in %d..%d", errOptions, o.NiceLen, o.MinMatch, fastMaxNiceLen)
+	case o.Sparse < 0 || o.Sparse > fastInsertKeep:
+		return nil, fmt.Errorf("%w: fast sparse %d not in 0..%d", errOptions, o.Sparse, fastInsertKeep)
 	case o.HashLog != 0 && (o.HashLog < fastMinHashLog || o.HashLog > fastMaxHashLog):
 		return nil, fmt.Errorf("%w: fast hash log %d not in %d..%d", errOptions, o.HashLog, fastMinHashLog, fastMaxHashLog)
 	}
@@ -114,7 +140,7 @@ func (f *FastEncoder) EncodeAll(dst, src []byte) []byte {
 			reps = after
 		}
 	}
-	f.src = nil
+	f.finish()
 	return dst
 }
 
@@ -122,46 +148,93 @@ func (f *FastEncoder) EncodeAll(dst, src []byte) []byte {
 func (f *FastEncoder) reset(src []byte) {
 	f.src = src
 	f.next = 0
-	hashLog := f.opts.HashLog
-	if hashLog == 0 {
-		hashLog = max(fastMinHashLog, min(bits.Len(uint(len(src))), fastDefaultHashLog))
+	entriesLog := f.opts.HashLog
+	if entriesLog == 0 {
+		entriesLog = max(fastMinHashLog, min(bits.Len(uint(len(src))), fastDefaultHashLog))
 	}
-	f.hashShift = uint(64 - hashLog)
-	if cap(f.head) < 1<<hashLog {
-		f.head = make([]int32, 1<<hashLog)
-	}
-	f.head = f.head[:1<<hashLog]
-	for i := range f.head {
-		f.head[i] = -1
-	}
-	if f.opts.Depth > 1 {
-		if cap(f.chain) < len(src) {
-			f.chain = make([]int32, len(src))
-		}
-		f.chain = f.chain[:len(src)]
+	// The row holds at least the Depth candidates a search may compare,
+	// and at least 8 slots so that its tags are whole words.
+	f.rowLog = uint(max(3, bits.Len(uint(f.opts.Depth-1))))
+	rowsLog := max(0, entriesLog-int(f.rowLog))
+	f.rowShift = uint(64 - rowsLog)
+	n := 1 << (rowsLog + int(f.rowLog))
+	if len(f.slots) != n || uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
+		// A new shape, or base would wrap: start from empty slots.
+		f.slots = make([]uint32, n)
+		f.tags = make([]uint8, n)
+		f.rowHead = make([]uint8, 1<<rowsLog)
+		f.base = 1
 	}
 }
 
-// hashAt hashes the MinMatch bytes at p; p+8 <= len(src).
-func (f *FastEncoder) hashAt(p int) uint32 {
-	v := binary.LittleEndian.Uint64(f.src[p:]) << f.keepShift
-	return uint32((v * fastPrime) >> f.hashShift)
+// finish moves base past this call's positions.
+func (f *FastEncoder) finish() {
+	f.base += uint32(len(f.src)) + 1
+	f.src = nil
 }
+
+// hashAt hashes the MinMatch bytes at p (p+8 <= len(src)) to a row and a
+// tag.
+func (f *FastEncoder) hashAt(p int) (row int, tag uint8) {
+	v := binary.LittleEndian.Uint64(f.src[p:]) << f.keepShift
+	h := v * fastPrime
+	return int(h >> f.rowShift), uint8(h >> (f.rowShift - 8))
+}
+
+// fastInsertSkip: a match longer than this puts only its first and last
+// fastInsertKeep positions into the tables (libzstd's row finder does the
+// same): the middle of a long match seldom starts a better one, and
+// inserting it costs as much as a search.
+const (
+	fastInsertSkip = 384
+	fastInsertKeep = 64
+)
 
 // insertTo adds the positions before end to the tables.
 func (f *FastEncoder) insertTo(end int) {
-	if f.opts.Depth > 1 {
-		for p := f.next; p < end; p++ {
-			h := f.hashAt(p)
-			f.chain[p] = f.head[h]
-			f.head[h] = int32(p)
-		}
-	} else {
-		for p := f.next; p < end; p++ {
-			f.head[f.hashAt(p)] = int32(p)
-		}
+	p := f.next
+	if s := f.opts.Sparse; s > 0 && end-p > 2*s {
+		f.insertRange(p, p+s)
+		p = end - s
+	} else if end-p > fastInsertSkip {
+		f.insertRange(p, p+fastInsertKeep)
+		p = end - fastInsertKeep
 	}
+	f.insertRange(p, end)
 	f.next = max(f.next, end)
+}
+
+func (f *FastEncoder) insertRange(from, to int) {
+	for p := from; p < to; p++ {
+		row, tag := f.hashAt(p)
+		f.insertAt(p, row, tag)
+	}
+}
+
+// insertAt makes p the newest slot of its row.
+func (f *FastEncoder) insertAt(p, row int, tag uint8) {
+	i := (f.rowHead[row] - 1) & uint8(1<<f.rowLog-1)
+	f.rowHead[row] = i
+	slot := row<<f.rowLog | int(i)
+	f.slots[slot] = f.base + uint32(p)
+	f.tags[slot] = tag
+}
+
+// tagMatches returns a mask of the slots of row whose tag is tag, bit i
+// for slot i. Eight tags at a time: a byte of x is zero where the tags
+// agree, and (x - 0x01..) &^ x has its top bit set there (and, harmlessly,
+// maybe above one); the multiply gathers the eight top bits into a byte.
+func (f *FastEncoder) tagMatches(row int, tag uint8) uint64 {
+	t := f.tags[row<<f.rowLog : (row+1)<<f.rowLog]
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	rep := uint64(tag) * ones
+	var m uint64
+	for i := 0; i+8 <= len(t); i += 8 {
+		x := binary.LittleEndian.Uint64(t[i:]) ^ rep
+		z := (x - ones) &^ x & highs
+		m |= ((z >> 7) * 0x0102040810204080 >> 56) << i
+	}
+	return m
 }
 
 // commonLen returns how many bytes src[a:] and src[b:] share, at most n
@@ -179,25 +252,35 @@ func commonLen(src []byte, a, b, n int) int {
 	return done
 }
 
-// search returns the longest match at ip the hash chain offers (length 0
-// if none of MinMatch bytes), ending at limit at the latest; ip+MinMatch
-// <= limit and ip+8 <= len(src). It puts ip and the positions before it
-// into the tables.
+// search returns the longest match at ip the tables offer (length 0 if
+// none of MinMatch bytes), ending at limit at the latest; ip+MinMatch <=
+// limit and ip+8 <= len(src). It puts ip and the positions before it into
+// the tables.
 func (f *FastEncoder) search(ip, limit int) (length, dist int) {
 	f.insertTo(ip)
 	src := f.src
-	h := f.hashAt(ip)
-	cand := int(f.head[h])
-	if f.opts.Depth > 1 {
-		f.chain[ip] = int32(cand)
+	row, tag := f.hashAt(ip)
+	m := f.tagMatches(row, tag)
+	head := uint(f.rowHead[row])
+	size := uint(1) << f.rowLog
+	// Newest first: rotate so that bit k is the k-th newest slot.
+	if size == 64 {
+		m = bits.RotateLeft64(m, -int(head))
+	} else {
+		m = (m>>head | m<<(size-head)) & (1<<size - 1)
 	}
-	f.head[h] = int32(ip)
-	f.next = ip + 1
+	rowSlots := f.slots[row<<f.rowLog : (row+1)<<f.rowLog]
 
 	maxLen := limit - ip
 	best := f.opts.MinMatch - 1
 	first := binary.LittleEndian.Uint32(src[ip:])
-	for n := f.opts.Depth; cand >= 0; {
+	for n := f.opts.Depth; m != 0 && n > 0; m &= m - 1 {
+		v := rowSlots[(head+uint(bits.TrailingZeros64(m)))&(size-1)]
+		if v < f.base {
+			continue
+		}
+		cand := int(v - f.base)
+		n--
 		// The byte at the current best length screens most candidates
 		// before the full comparison (best < maxLen here).
 		if src[cand+best] == src[ip+best] && binary.LittleEndian.Uint32(src[cand:]) == first {
@@ -208,11 +291,10 @@ func (f *FastEncoder) search(ip, limit int) (length, dist int) {
 				}
 			}
 		}
-		if n--; n == 0 {
-			break
-		}
-		cand = int(f.chain[cand])
 	}
+	// ip goes in after the search, which must not find ip itself.
+	f.insertAt(ip, row, tag)
+	f.next = ip + 1
 	if dist == 0 {
 		return 0, 0
 	}

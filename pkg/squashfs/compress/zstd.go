@@ -35,37 +35,95 @@ func init() {
 	})
 }
 
-// zstdCompressor encodes at one level. Levels below zstdOwnFrom use the
-// pure-Go klauspost encoder, whose four speeds map from the zstd level as
-// zstd.EncoderLevelFromZstd does (1-2 SpeedFastest, 3-5 SpeedDefault, 6-9
-// SpeedBetterCompression); it is the fastest encoder at hand, though on the
-// bench tree only level 1 is on mksquashfs's frontier (its 3-9 are smaller
-// in about the same time). From zstdOwnFrom on, pkg/zstd's optimal parser
-// runs with the options of zstdOwnLevels.
+// zstdCompressor encodes at one level with one of three encoders: the
+// pure-Go klauspost encoder (levels 1-5, mapped as
+// zstd.EncoderLevelFromZstd does), pkg/zstd's FastEncoder (greedy/lazy
+// parse, zstdFastLevels) or pkg/zstd's optimal Encoder (zstdOwnLevels).
+// Measured on the 128 MB bench tree (1 MiB blocks, 2 shared CPUs, CPU
+// seconds user+sys; mksquashfs with libzstd run in the same minutes):
+//
+//	level  ours bytes  CPU s  encoder      mksquashfs bytes  CPU s
+//	1      43929600    0.64   klauspost    44724224          0.54
+//	2      43929600    0.64   klauspost    42409984          0.62
+//	3      41209856    0.90   klauspost    40529920          0.71
+//	5      41209856    0.90   klauspost    39059456          1.09
+//	6      37449728    3.27   fast         38125568          1.39
+//	8      37449728    3.27   fast         37687296          1.83
+//	9      37449728    3.27   fast         37670912          2.21
+//	10     37253120    3.89   fast         37560320          2.36
+//	11     37109760    4.50   fast         37494784          3.60
+//	12     37019648    5.46   fast         37490688          3.63
+//	13     37019648    5.46   fast         37421056          8.67
+//	14     36962304    9.80   optimal      37367808          8.94
+//	15     36962304    9.80   optimal      37351424         12.20
+//
+// From level 6 on no mksquashfs level is smaller in less time: the fast
+// encoder's lazy parse at 6-9 is smaller than mksquashfs's level 13 (the
+// first as small) at 40% of its CPU time, but slower than its levels 6-9,
+// so levels 6-8 share level 9's setting (a faster, larger one would be
+// dominated by mksquashfs's 8-10). Levels 1-5 stay with klauspost, the
+// fastest encoder at hand, though mksquashfs's levels 2-5 are smaller in
+// less time than ours 1-5: our greedy parse plus entropy stage costs more
+// than the whole of libzstd's at those levels.
 //
 // The options record keeps the requested level, as mksquashfs would write
 // it; readers ignore it (zstd frames decode without it).
 //
 // Encoders are expensive (klauspost/compress v1.18.2: about 6 MB of tables
-// at 6-9, 2-3 MB below; pkg/zstd about 14 bytes per input byte plus 5 MB),
-// so each compressor keeps the encoders it made and reuses them: it holds as
-// many as Compress ever ran concurrently (the writer's worker count), no
-// more. Both kinds start from a clean state every call, so the output does
-// not depend on which encoder runs it.
+// at 6-9, 2-3 MB below; pkg/zstd's optimal Encoder about 14 bytes per input
+// byte plus 5 MB, its FastEncoder 5 bytes per table entry), so each
+// compressor keeps the encoders it made and reuses them: it holds as many
+// as Compress ever ran concurrently (the writer's worker count), no more.
+// Every kind starts from a clean state every call, so the output does not
+// depend on which encoder runs it.
 type zstdCompressor struct {
 	level     int
 	blockSize int
 
-	mu      sync.Mutex
-	idle    []*zstd.Encoder
-	idleOwn []*ownzstd.Encoder
+	mu   sync.Mutex
+	idle []zstdEncoder
 }
 
-// zstdOwnFrom is the first level encoded by pkg/zstd.
+// zstdEncoder is an encoder of any kind, appending one single-segment
+// frame without checksum for src to dst.
+type zstdEncoder interface {
+	encode(dst, src []byte) []byte
+}
+
+type klauspostZstd struct{ e *zstd.Encoder }
+
+func (k klauspostZstd) encode(dst, src []byte) []byte { return k.e.EncodeAll(src, dst) }
+
+type fastZstd struct{ e *ownzstd.FastEncoder }
+
+func (f fastZstd) encode(dst, src []byte) []byte { return f.e.EncodeAll(dst, src) }
+
+type optimalZstd struct{ e *ownzstd.Encoder }
+
+func (o optimalZstd) encode(dst, src []byte) []byte { return o.e.EncodeAll(dst, src) }
+
+// zstdOwnFrom is the first level encoded by pkg/zstd's optimal Encoder
+// unless zstdFastLevels has the level.
 const zstdOwnFrom = 10
 
-// zstdOwnLevels are pkg/zstd's options for levels zstdOwnFrom..22, chosen
-// by measurement on the 128 MB bench tree (1 MiB blocks, 2 shared CPUs,
+// zstdFastLevels are the levels pkg/zstd's FastEncoder encodes: rows of 16
+// to 64 candidates, lazy (one position ahead) at 6-9 and lazy2 above.
+var zstdFastLevels = map[int]ownzstd.FastOptions{
+	6:  zstdFast9,
+	7:  zstdFast9,
+	8:  zstdFast9,
+	9:  zstdFast9,
+	10: {MinMatch: 4, Depth: 16, Lazy: 2, NiceLen: 128},
+	11: {MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 128},
+	12: {MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256},
+	13: {MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256},
+}
+
+var zstdFast9 = ownzstd.FastOptions{MinMatch: 4, Depth: 16, Lazy: 1, NiceLen: 64}
+
+// zstdOwnLevels are pkg/zstd's optimal Encoder options for levels
+// zstdOwnFrom..22 (the rows of levels in zstdFastLevels are not used),
+// chosen by measurement on the 128 MB bench tree (1 MiB blocks, 2 shared CPUs,
 // CPU seconds user+sys, mksquashfs run right after ours):
 //
 //	level  ours bytes  CPU s   mksquashfs bytes  CPU s
@@ -149,10 +207,8 @@ func (z *zstdCompressor) Options() []byte {
 	return b
 }
 
-// getEncoder returns an idle klauspost encoder or makes one. The window is
-// capped at the block size (no single-segment frame needs more), which also
-// bounds the encoder's history buffer.
-func (z *zstdCompressor) getEncoder() (*zstd.Encoder, error) {
+// getEncoder returns an idle encoder or makes one of the level's kind.
+func (z *zstdCompressor) getEncoder() (zstdEncoder, error) {
 	z.mu.Lock()
 	if n := len(z.idle); n > 0 {
 		enc := z.idle[n-1]
@@ -161,60 +217,43 @@ func (z *zstdCompressor) getEncoder() (*zstd.Encoder, error) {
 		return enc, nil
 	}
 	z.mu.Unlock()
+	if o, ok := zstdFastLevels[z.level]; ok {
+		e, err := ownzstd.NewFastEncoder(o)
+		return fastZstd{e}, err
+	}
+	if z.level >= zstdOwnFrom {
+		e, err := ownzstd.NewEncoder(zstdOwnLevels[z.level-zstdOwnFrom])
+		return optimalZstd{e}, err
+	}
+	// The window is capped at the block size (no single-segment frame
+	// needs more), which also bounds the encoder's history buffer.
 	window := maxBlockSize
 	if z.blockSize >= zstd.MinWindowSize && z.blockSize < maxBlockSize && z.blockSize&(z.blockSize-1) == 0 {
 		window = z.blockSize
 	}
-	return zstd.NewWriter(nil,
+	e, err := zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(z.level)),
 		zstd.WithEncoderCRC(false),
 		zstd.WithSingleSegment(true),
 		zstd.WithWindowSize(window),
 		zstd.WithEncoderConcurrency(1),
 	)
+	return klauspostZstd{e}, err
 }
 
-func (z *zstdCompressor) putEncoder(enc *zstd.Encoder) {
+func (z *zstdCompressor) putEncoder(enc zstdEncoder) {
 	z.mu.Lock()
 	z.idle = append(z.idle, enc)
 	z.mu.Unlock()
 }
 
-// getOwnEncoder returns an idle pkg/zstd encoder or makes one.
-func (z *zstdCompressor) getOwnEncoder() (*ownzstd.Encoder, error) {
-	z.mu.Lock()
-	if n := len(z.idleOwn); n > 0 {
-		enc := z.idleOwn[n-1]
-		z.idleOwn = z.idleOwn[:n-1]
-		z.mu.Unlock()
-		return enc, nil
-	}
-	z.mu.Unlock()
-	return ownzstd.NewEncoder(zstdOwnLevels[z.level-zstdOwnFrom])
-}
-
-func (z *zstdCompressor) putOwnEncoder(enc *ownzstd.Encoder) {
-	z.mu.Lock()
-	z.idleOwn = append(z.idleOwn, enc)
-	z.mu.Unlock()
-}
-
 // Compress encodes src as one single-segment frame without checksum.
 func (z *zstdCompressor) Compress(dst, src []byte) ([]byte, error) {
-	if z.level >= zstdOwnFrom {
-		enc, err := z.getOwnEncoder()
-		if err != nil {
-			return nil, fmt.Errorf("zstd level %d: %w", z.level, err)
-		}
-		out := enc.EncodeAll(dst[:0], src)
-		z.putOwnEncoder(enc)
-		return out, nil
-	}
 	enc, err := z.getEncoder()
 	if err != nil {
 		return nil, fmt.Errorf("zstd level %d: %w", z.level, err)
 	}
-	out := enc.EncodeAll(src, dst[:0])
+	out := enc.encode(dst[:0], src)
 	z.putEncoder(enc)
 	return out, nil
 }

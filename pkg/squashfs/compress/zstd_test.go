@@ -109,9 +109,9 @@ func TestZstdEncodersBoundedByConcurrency(t *testing.T) {
 	assert.GreaterOrEqual(t, len(z.idle), 1)
 }
 
-// TestZstdEveryLevelRoundTrips: each level, klauspost's or pkg/zstd's,
-// writes frames the shared (klauspost) decoder reads back, and an own
-// encoder is pooled like klauspost's.
+// TestZstdEveryLevelRoundTrips: each level writes frames the shared
+// (klauspost) decoder reads back with the encoder kind its table names
+// (pooled: one idle encoder after one call).
 func TestZstdEveryLevelRoundTrips(t *testing.T) {
 	src := ctData("text", 300<<10)
 	for level := 1; level <= zstdMaxLevel; level++ {
@@ -124,12 +124,44 @@ func TestZstdEveryLevelRoundTrips(t *testing.T) {
 		require.NoError(t, err, "level %d", level)
 		require.True(t, bytes.Equal(src, out), "level %d", level)
 		z := c.(*zstdCompressor)
-		if level >= zstdOwnFrom {
-			assert.Len(t, z.idleOwn, 1, "level %d", level)
-			assert.Empty(t, z.idle, "level %d", level)
-		} else {
-			assert.Len(t, z.idle, 1, "level %d", level)
-			assert.Empty(t, z.idleOwn, "level %d", level)
+		require.Len(t, z.idle, 1, "level %d", level)
+		_, fast := zstdFastLevels[level]
+		switch z.idle[0].(type) {
+		case fastZstd:
+			assert.True(t, fast, "level %d: fast encoder not in the table", level)
+		case optimalZstd:
+			assert.False(t, fast, "level %d", level)
+			assert.GreaterOrEqual(t, level, zstdOwnFrom)
+		case klauspostZstd:
+			assert.False(t, fast, "level %d", level)
+			assert.Less(t, level, zstdOwnFrom)
+		default:
+			t.Fatalf("level %d: encoder %T", level, z.idle[0])
 		}
+	}
+}
+
+// TestZstdSizesShrinkWithLevel: on real data (this package's Go sources),
+// no level up to the last fast one writes more than the level below it.
+// (The optimal parser's cheapest settings, at 14-16, are smaller than the
+// fast encoder's deepest on the bench tree but not on short text.)
+func TestZstdSizesShrinkWithLevel(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var src []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		src = append(src, b...)
+	}
+	src = src[:min(len(src), 1<<20)]
+	prev := len(src)
+	for level := 1; level <= 13; level++ {
+		c, err := Parse("zstd -Xcompression-level "+strconv.Itoa(level), 1<<20)
+		require.NoError(t, err)
+		comp, err := c.Compress(nil, src)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, len(comp), prev, "level %d", level)
+		prev = len(comp)
 	}
 }
