@@ -99,3 +99,27 @@ func cpuTime(tb testing.TB) time.Duration {
 	require.NoError(tb, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkMatchFinder runs the match finder alone over the chunks of
+// BenchmarkEncodeTree, block by block as the parser calls it.
+func BenchmarkMatchFinder(b *testing.B) {
+	chunks := treeSample(b, 8)
+	o := measureOptions(b)
+	var mf matchFinder
+	b.SetBytes(int64(len(chunks)) << 20)
+	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	found := 0
+	for range b.N {
+		found = 0
+		for _, c := range chunks {
+			mf.reset(c, o.NiceLen, o.Depth)
+			for start := 0; start < len(c); start += maxBlockSize {
+				mf.findBlock(start, min(start+maxBlockSize, len(c)))
+				found += len(mf.found)
+			}
+		}
+	}
+	b.ReportMetric(float64(found), "matches")
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+}

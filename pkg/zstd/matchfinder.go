@@ -3,7 +3,6 @@ package zstd
 import (
 	"encoding/binary"
 	"math/bits"
-	"unsafe"
 )
 
 // btMatch is one match candidate at a position: its length and its
@@ -118,19 +117,6 @@ func (mf *matchFinder) insert(cur int) {
 	v := binary.LittleEndian.Uint32(src[cur:])
 	self := uint32(cur) + 1
 	best := minMatch - 1
-	if cur+6 <= len(src) {
-		// Two positions ahead the bucket heads, one ahead the root
-		// node and bytes the head there names (fetched by the last
-		// call's hint): their misses overlap with this search.
-		v2 := binary.LittleEndian.Uint32(src[cur+2:])
-		mfPrefetch(unsafe.Pointer(&mf.head4[mf.hash4(v2)]))
-		mfPrefetch(unsafe.Pointer(&mf.head3[hash3Of(v2)]))
-		v1 := binary.LittleEndian.Uint32(src[cur+1:])
-		if h := mf.head4[mf.hash4(v1)]; h != 0 {
-			mfPrefetch(unsafe.Pointer(&mf.children[2*(h-1)]))
-			mfPrefetch(unsafe.Pointer(&src[h-1]))
-		}
-	}
 
 	h3 := hash3Of(v)
 	if c := mf.head3[h3]; c != 0 {
