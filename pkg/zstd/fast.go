@@ -86,14 +86,18 @@ const (
 type FastEncoder struct {
 	opts FastOptions
 
-	src     []byte
-	slots   []uint32 // row-major, base+position or stale
-	tags    []uint8  // one per slot
-	rowHead []uint8  // per row, the index of its newest slot
+	src []byte
+	// table holds the rows: each its tags, four to a word, then its
+	// slots (base+position, or stale), so that a search's tags and
+	// slots are neighbours in memory (one cache miss, not two).
+	table   []uint32
+	rowHead []uint8 // per row, the index of its newest slot
 	base    uint32
 	// next is the first position not yet in the tables.
 	next      int
 	rowLog    uint
+	tagWords  int  // rowSize/4
+	rowWords  int  // tagWords + rowSize
 	keepShift uint // drops the bytes past MinMatch of a 64-bit load
 	rowShift  uint // hash >> rowShift is the row; the 8 bits below, the tag
 	seqs      []Sequence
@@ -157,11 +161,12 @@ func (f *FastEncoder) reset(src []byte) {
 	f.rowLog = uint(max(3, bits.Len(uint(f.opts.Depth-1))))
 	rowsLog := max(0, entriesLog-int(f.rowLog))
 	f.rowShift = uint(64 - rowsLog)
-	n := 1 << (rowsLog + int(f.rowLog))
-	if len(f.slots) != n || uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
+	f.tagWords = 1 << f.rowLog / 4
+	f.rowWords = f.tagWords + 1<<f.rowLog
+	n := f.rowWords << rowsLog
+	if len(f.table) != n || uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
 		// A new shape, or base would wrap: start from empty slots.
-		f.slots = make([]uint32, n)
-		f.tags = make([]uint8, n)
+		f.table = make([]uint32, n)
 		f.rowHead = make([]uint8, 1<<rowsLog)
 		f.base = 1
 	}
@@ -215,9 +220,11 @@ func (f *FastEncoder) insertRange(from, to int) {
 func (f *FastEncoder) insertAt(p, row int, tag uint8) {
 	i := (f.rowHead[row] - 1) & uint8(1<<f.rowLog-1)
 	f.rowHead[row] = i
-	slot := row<<f.rowLog | int(i)
-	f.slots[slot] = f.base + uint32(p)
-	f.tags[slot] = tag
+	r := row * f.rowWords
+	f.table[r+f.tagWords+int(i)] = f.base + uint32(p)
+	w := &f.table[r+int(i>>2)]
+	shift := (i & 3) * 8
+	*w = *w&^(0xff<<shift) | uint32(tag)<<shift
 }
 
 // tagMatches returns a mask of the slots of row whose tag is tag, bit i
@@ -225,14 +232,15 @@ func (f *FastEncoder) insertAt(p, row int, tag uint8) {
 // agree, and (x - 0x01..) &^ x has its top bit set there (and, harmlessly,
 // maybe above one); the multiply gathers the eight top bits into a byte.
 func (f *FastEncoder) tagMatches(row int, tag uint8) uint64 {
-	t := f.tags[row<<f.rowLog : (row+1)<<f.rowLog]
+	r := row * f.rowWords
+	t := f.table[r : r+f.tagWords]
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	rep := uint64(tag) * ones
 	var m uint64
-	for i := 0; i+8 <= len(t); i += 8 {
-		x := binary.LittleEndian.Uint64(t[i:]) ^ rep
+	for j := 0; j+1 < len(t); j += 2 {
+		x := (uint64(t[j]) | uint64(t[j+1])<<32) ^ rep
 		z := (x - ones) &^ x & highs
-		m |= ((z >> 7) * 0x0102040810204080 >> 56) << i
+		m |= ((z >> 7) * 0x0102040810204080 >> 56) << (4 * j)
 	}
 	return m
 }
@@ -269,7 +277,8 @@ func (f *FastEncoder) search(ip, limit int) (length, dist int) {
 	} else {
 		m = (m>>head | m<<(size-head)) & (1<<size - 1)
 	}
-	rowSlots := f.slots[row<<f.rowLog : (row+1)<<f.rowLog]
+	r := row*f.rowWords + f.tagWords
+	rowSlots := f.table[r : r+int(size)]
 
 	maxLen := limit - ip
 	best := f.opts.MinMatch - 1
