@@ -176,12 +176,13 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 	var reps repeatOffsets
 	for pass := 0; pass < passes; pass++ {
 		if pass > 0 {
-			// Price the next pass with what this block chose, a
-			// better guess than the earlier blocks' statistics.
-			var s symbolStats
-			s.add(block, p.seqs)
-			p.hist.scale(4)
-			p.hist.merge(&s)
+			// Price the next pass with what this block chose
+			// alone: a better guess than the earlier blocks'
+			// statistics, which measured on the bench tree only
+			// blur it (the blocks of a frame are often different
+			// files).
+			p.hist = symbolStats{}
+			p.hist.add(block, p.seqs)
 		}
 		p.model.update(&p.hist)
 		// Only the first block's seeding pass is rough: measured on
