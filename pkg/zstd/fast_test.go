@@ -121,6 +121,34 @@ func TestFastRawBlockKeepsRepeats(t *testing.T) {
 	}
 }
 
+// TestFastSplitAfterRawPart: a 128 KiB stretch whose first half is noise
+// and second half repeats earlier records is written as a raw block and a
+// compressed one; the compressed half's repeat codes must be recoded for
+// the decoder's offsets, which the raw half left as they were.
+func TestFastSplitAfterRawPart(t *testing.T) {
+	rng := rand.New(rand.NewSource(6))
+	recs := testInputs()["records"][:maxBlockSize]
+	noise := make([]byte, maxBlockSize/2)
+	rng.Read(noise)
+	src := append(append(append([]byte{}, recs...), noise...), recs[:maxBlockSize/2]...)
+	var frames, all []byte
+	for _, o := range fastTestOptions {
+		f, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		frame := f.EncodeAll(nil, src)
+		got, err := decodeKlauspost(t, frame)
+		require.NoError(t, err, "%+v", o)
+		require.True(t, bytes.Equal(src, got), "%+v", o)
+		// Split: the noise costs its size, the records little.
+		require.Less(t, len(frame), len(noise)+len(recs)/2, "%+v", o)
+		frames = append(frames, frame...)
+		all = append(all, src...)
+	}
+	got, err := decodeCLI(t, frames)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
+}
+
 // TestFastDeterministic: output depends only on the input and options, not
 // on what the encoder encoded before; dst's contents are kept.
 func TestFastDeterministic(t *testing.T) {

@@ -46,26 +46,29 @@ func init() {
 //	1      43929600    0.64   klauspost    44724224          0.54
 //	2      43929600    0.64   klauspost    42409984          0.62
 //	3      41209856    0.90   klauspost    40529920          0.71
+//	4      41209856    0.90   klauspost    40239104          0.87
 //	5      41209856    0.90   klauspost    39059456          1.09
-//	6      37449728    3.3    fast         38125568          1.39
-//	8      37449728    3.3    fast         37687296          1.83
-//	9      37449728    3.3    fast         37670912          2.21
-//	10     37253120    4.0    fast         37560320          2.36
-//	11     37109760    4.4    fast         37494784          3.60
-//	12     36999168    4.9    fast         37490688          3.63
-//	13     36892672    5.7    fast         37421056          8.67
-//	14     36855808    6.7    fast         37367808          8.94
-//	15     36855808   10.3    optimal      37351424         12.20
+//	6      37232640    3.7    fast         38125568          1.39
+//	8      37232640    3.7    fast         37687296          1.83
+//	9      37232640    3.7    fast         37670912          2.21
+//	10     36990976    3.8    fast         37560320          2.36
+//	11     36782080    4.4    fast         37494784          3.60
+//	12     36638720    4.9    fast         37490688          3.63
+//	13     36528128    5.3    fast         37421056          8.67
+//	14     36384768    7.2    fast         37367808          8.94
+//	15     36384768    7.5    fast         37351424         12.20
+//	16     35934208   11.8    optimal      35971072         19.2
 //
-// From level 6 on no mksquashfs level is smaller in less time: the fast
-// encoder's lazy parse at 6-9 is smaller than mksquashfs's level 12, and
-// its first smaller level (13) takes 2.6 times the CPU time; but it is
-// slower than mksquashfs's levels 6-10,
-// so levels 6-8 share level 9's setting (a faster, larger one would be
-// dominated by mksquashfs's 8-10). Levels 1-5 stay with klauspost, the
-// fastest encoder at hand, though mksquashfs's levels 2-5 are smaller in
-// less time than ours 1-5: our greedy parse plus entropy stage costs more
-// than the whole of libzstd's at those levels.
+// From level 6 on every level is smaller than mksquashfs's level 15, and
+// the first smaller mksquashfs level (16) takes at least 19 CPU s, so no
+// mksquashfs level is smaller in less time. The fast encoder is slower
+// than mksquashfs's levels 6-10, though, so levels 6-8 share level 9's
+// setting (a faster, larger one measured dominated by mksquashfs's 9-10),
+// and 15 shares 14's (the optimal parser's cheapest setting is larger and
+// slower). Levels 1-5 stay with klauspost, the fastest encoder at hand,
+// though mksquashfs's levels 2-5 are smaller in less time than ours 1-5:
+// our greedy parse plus entropy stage costs more than the whole of
+// libzstd's at those levels.
 //
 // The options record keeps the requested level, as mksquashfs would write
 // it; readers ignore it (zstd frames decode without it).
@@ -107,24 +110,28 @@ func (o optimalZstd) encode(dst, src []byte) []byte { return o.e.EncodeAll(dst, 
 // unless zstdFastLevels has the level.
 const zstdOwnFrom = 10
 
-// zstdFastLevels are the levels pkg/zstd's FastEncoder encodes: rows of 16
-// to 64 candidates, lazy (one position ahead) at 6-9 and lazy2 above, with
+// zstdFastLevels are the levels pkg/zstd's FastEncoder encodes: rows of 8
+// to 64 candidates, lazy (one position ahead) at 6-10 and lazy2 above, with
 // bigger tables (more of the 1 MiB window kept, more cache misses) at
-// 12-14. Each row was the fastest of its size in a sweep over 8 MiB of the
+// 13-15. Each row was the fastest of its size in a sweep over 8 MiB of the
 // tree (BenchmarkFastTree in pkg/zstd).
 var zstdFastLevels = map[int]ownzstd.FastOptions{
 	6:  zstdFast9,
 	7:  zstdFast9,
 	8:  zstdFast9,
 	9:  zstdFast9,
-	10: {MinMatch: 4, Depth: 16, Lazy: 2, NiceLen: 128},
-	11: {MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 128},
-	12: {MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 128, HashLog: 19},
-	13: {MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256, HashLog: 19},
-	14: {MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256, HashLog: 20},
+	10: {MinMatch: 4, Depth: 16, Lazy: 1, NiceLen: 64},
+	11: {MinMatch: 4, Depth: 16, Lazy: 2, NiceLen: 128},
+	12: {MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 128},
+	13: {MinMatch: 4, Depth: 32, Lazy: 2, NiceLen: 128, HashLog: 19},
+	14: zstdFast14,
+	15: zstdFast14,
 }
 
-var zstdFast9 = ownzstd.FastOptions{MinMatch: 4, Depth: 16, Lazy: 1, NiceLen: 64}
+var (
+	zstdFast9  = ownzstd.FastOptions{MinMatch: 4, Depth: 8, Lazy: 1, NiceLen: 64}
+	zstdFast14 = ownzstd.FastOptions{MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256, HashLog: 20}
+)
 
 // zstdOwnLevels are pkg/zstd's optimal Encoder options for levels
 // zstdOwnFrom..22 (the rows of levels in zstdFastLevels are not used),
@@ -142,11 +149,11 @@ var zstdFast9 = ownzstd.FastOptions{MinMatch: 4, Depth: 16, Lazy: 1, NiceLen: 64
 //
 // Levels 10-15 share the fastest setting that is smaller than mksquashfs's
 // level 15 (a faster, larger one would be dominated by its levels 9-12);
-// 10-14 now use the FastEncoder instead, as fast as this table's rows 10-14
-// assumed the optimal parser could not be. Above, nice length, depth and
-// passes grow so that sizes do not increase. (The 12 and 15 rows above are
-// from before; with the optimal parser of this commit level 15 measured
-// 36855808 bytes in 10.3 s.)
+// 10-15 now use the FastEncoder instead, which is smaller and faster there
+// (rows 10-15 are unused). Above, nice length, depth and passes grow so
+// that sizes do not increase. (The 12 and 15 rows above are from before
+// that; the optimal parser measured 36855808 bytes in 10.3 s at level 15
+// on 2026-11-25, larger than the FastEncoder's level 14.)
 var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
 	{NiceLen: 10, Depth: 2, Passes: 1},                     // 10
 	{NiceLen: 10, Depth: 2, Passes: 1},                     // 11
