@@ -122,9 +122,10 @@ func TestFastRawBlockKeepsRepeats(t *testing.T) {
 }
 
 // TestFastSplitAfterRawPart: a 128 KiB stretch whose first half is noise
-// and second half repeats earlier records is written as a raw block and a
-// compressed one; the compressed half's repeat codes must be recoded for
-// the decoder's offsets, which the raw half left as they were.
+// and second half repeats earlier records is written split, the noise raw
+// and the records compressed (the frame is barely larger than the noise),
+// and both decoders read it back. (TestFastRecodesForDecoderOffsets checks
+// the recoding a raw part may make necessary.)
 func TestFastSplitAfterRawPart(t *testing.T) {
 	rng := rand.New(rand.NewSource(6))
 	recs := testInputs()["records"][:maxBlockSize]
@@ -147,6 +148,41 @@ func TestFastSplitAfterRawPart(t *testing.T) {
 	got, err := decodeCLI(t, frames)
 	require.NoError(t, err)
 	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
+}
+
+// TestFastRecodesForDecoderOffsets: when the parse assumed other repeat
+// offsets than the decoder has (as after a part written raw), writeSplit
+// recodes the sequences so that every match keeps its distance. The
+// second stretch repeats with period 13, and the parse is told that 13 is
+// the most recent offset, so it codes its first match as repeat code 1,
+// which names another distance for the decoder.
+func TestFastRecodesForDecoderOffsets(t *testing.T) {
+	src := append([]byte{}, testInputs()["records"][:maxBlockSize]...)
+	for i := 0; i < 4096; i++ {
+		src = append(src, "0123456789abc"[i%13])
+	}
+	f, err := NewFastEncoder(fastTestOptions[2])
+	require.NoError(t, err)
+	f.reset(src)
+	f.w.reset()
+	frame := appendFrameHeader(nil, len(src))
+	f.dec = initialRepeats
+	seqs, _ := f.parseBlock(0, maxBlockSize, f.dec)
+	f.parsed = f.dec
+	frame = f.writeSplit(frame, src[:maxBlockSize], seqs, partCost(src[:maxBlockSize], seqs), maxSplitDepth, false)
+	require.NotEqual(t, uint32(13), f.dec[0])
+
+	assumed := repeatOffsets{13, 11, 17}
+	seqs, _ = f.parseBlock(maxBlockSize, len(src), assumed)
+	require.NotEmpty(t, seqs)
+	require.Equal(t, uint32(1), seqs[0].OffValue, "the parse should use the assumed offset")
+	f.parsed = assumed
+	frame = f.writeSplit(frame, src[maxBlockSize:], seqs, partCost(src[maxBlockSize:], seqs), maxSplitDepth, true)
+	f.finish()
+
+	got, err := decodeKlauspost(t, frame)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(src, got))
 }
 
 // TestFastDeterministic: output depends only on the input and options, not
