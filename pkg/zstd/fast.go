@@ -122,7 +122,8 @@ func NewFastEncoder(o FastOptions) (*FastEncoder, error) {
 	case o.HashLog != 0 && (o.HashLog < fastMinHashLog || o.HashLog > fastMaxHashLog):
 		return nil, fmt.Errorf("%w: fast hash log %d not in %d..%d", errOptions, o.HashLog, fastMinHashLog, fastMaxHashLog)
 	}
-	return &FastEncoder{opts: o, keepShift: uint(64 - 8*o.MinMatch)}, nil
+	// base starts at 1: a zero slot (new table) is then empty.
+	return &FastEncoder{opts: o, keepShift: uint(64 - 8*o.MinMatch), base: 1}, nil
 }
 
 // EncodeAll appends to dst one single-segment frame holding src (RFC 8878
@@ -205,12 +206,23 @@ func (f *FastEncoder) reset(src []byte) {
 	f.tagWords = 1 << f.rowLog / 4
 	f.rowWords = f.tagWords + 1<<f.rowLog
 	n := f.rowWords << rowsLog
-	if len(f.table) != n || uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
-		// A new shape, or base would wrap: start from empty slots.
-		f.table = make([]uint32, n)
-		f.rowHead = make([]uint8, 1<<rowsLog)
+	if uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
+		// base would wrap: start from empty slots.
+		clear(f.table[:cap(f.table)])
 		f.base = 1
 	}
+	// Every slot written so far is below base, so a table of another
+	// shape (inputs of other sizes get other row counts) needs no
+	// clearing either; nor do the tags and row heads, which only ever
+	// lead to slots.
+	if cap(f.table) < n {
+		f.table = make([]uint32, n)
+	}
+	f.table = f.table[:n]
+	if cap(f.rowHead) < 1<<rowsLog {
+		f.rowHead = make([]uint8, 1<<rowsLog)
+	}
+	f.rowHead = f.rowHead[:1<<rowsLog]
 }
 
 // finish moves base past this call's positions.

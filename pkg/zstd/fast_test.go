@@ -204,6 +204,26 @@ func TestFastDeterministic(t *testing.T) {
 	}
 }
 
+// TestFastBaseWrap: when the slots' base would pass 2^32 the tables start
+// empty again, and the output is the same as a fresh encoder's; so is the
+// output of the call after (small inputs use a smaller table shape).
+func TestFastBaseWrap(t *testing.T) {
+	in := encoderTestInputs(t)
+	o := fastTestOptions[3]
+	fresh, err := NewFastEncoder(o)
+	require.NoError(t, err)
+	want := fresh.EncodeAll(nil, in["mixed"])
+	wantSmall := fresh.EncodeAll(nil, in["words"][:5000])
+	used, err := NewFastEncoder(o)
+	require.NoError(t, err)
+	used.EncodeAll(nil, in["executable"])
+	used.base = 1<<32 - 1 - uint32(len(in["mixed"]))/2
+	require.Equal(t, want, used.EncodeAll(nil, in["mixed"]))
+	require.Less(t, used.base, uint32(1<<31), "base started again")
+	require.Equal(t, wantSmall, used.EncodeAll(nil, in["words"][:5000]))
+	require.Equal(t, want, used.EncodeAll(nil, in["mixed"]))
+}
+
 // TestFastDeeperIsSmaller: on text, a lazy parse over deep chains is
 // smaller than a greedy one over a plain hash table.
 func TestFastDeeperIsSmaller(t *testing.T) {
