@@ -70,8 +70,8 @@ const (
 //
 // The match finder is a table of rows (libzstd's "row" match finder is the
 // model): the hash of a position picks a row of rowSize slots holding the
-// latest positions that hashed there, a ring whose newest slot is
-// rowHead[row], and next to every slot an 8-bit tag, more bits of the same
+// latest positions that hashed there, a ring whose newest slot the row's
+// head names, and next to every slot an 8-bit tag, more bits of the same
 // hash. A search compares the tags of a whole row a word at a time and
 // reads the input only at slots whose tag matches, so it touches the
 // input's bytes (scattered over up to a MiB, beyond the caches) about once
@@ -86,17 +86,18 @@ type FastEncoder struct {
 	opts FastOptions
 
 	src []byte
-	// table holds the rows: each its tags, four to a word, then its
-	// slots (base+position, or stale), so that a search's tags and
-	// slots are neighbours in memory (one cache miss, not two).
-	table   []uint32
-	rowHead []uint8 // per row, the index of its newest slot
-	base    uint32
+	// table holds the rows: each its head (the index of its newest
+	// slot), its tags, four to a word, then its slots (base+position,
+	// or stale): what a search or an insertion reads is neighbours in
+	// memory (measured: tags beside slots ~7% faster than apart; the
+	// head beside them no faster, but one table fewer).
+	table []uint32
+	base  uint32
 	// next is the first position not yet in the tables.
 	next      int
 	rowLog    uint
 	tagWords  int  // rowSize/4
-	rowWords  int  // tagWords + rowSize
+	rowWords  int  // 1 + tagWords + rowSize
 	keepShift uint // drops the bytes past MinMatch of a 64-bit load
 	rowShift  uint // hash >> rowShift is the row; the 8 bits below, the tag
 	seqs      []Sequence
@@ -204,7 +205,7 @@ func (f *FastEncoder) reset(src []byte) {
 	rowsLog := max(0, entriesLog-int(f.rowLog))
 	f.rowShift = uint(64 - rowsLog)
 	f.tagWords = 1 << f.rowLog / 4
-	f.rowWords = f.tagWords + 1<<f.rowLog
+	f.rowWords = 1 + f.tagWords + 1<<f.rowLog
 	n := f.rowWords << rowsLog
 	if uint64(f.base)+uint64(len(src))+1 > 1<<32-1 {
 		// base would wrap: start from empty slots.
@@ -219,10 +220,6 @@ func (f *FastEncoder) reset(src []byte) {
 		f.table = make([]uint32, n)
 	}
 	f.table = f.table[:n]
-	if cap(f.rowHead) < 1<<rowsLog {
-		f.rowHead = make([]uint8, 1<<rowsLog)
-	}
-	f.rowHead = f.rowHead[:1<<rowsLog]
 }
 
 // finish moves base past this call's positions.
@@ -271,11 +268,11 @@ func (f *FastEncoder) insertRange(from, to int) {
 
 // insertAt makes p the newest slot of its row.
 func (f *FastEncoder) insertAt(p, row int, tag uint8) {
-	i := (f.rowHead[row] - 1) & uint8(1<<f.rowLog-1)
-	f.rowHead[row] = i
 	r := row * f.rowWords
-	f.table[r+f.tagWords+int(i)] = f.base + uint32(p)
-	w := &f.table[r+int(i>>2)]
+	i := (f.table[r] - 1) & (1<<f.rowLog - 1)
+	f.table[r] = i
+	f.table[r+1+f.tagWords+int(i)] = f.base + uint32(p)
+	w := &f.table[r+1+int(i>>2)]
 	shift := (i & 3) * 8
 	*w = *w&^(0xff<<shift) | uint32(tag)<<shift
 }
@@ -286,7 +283,7 @@ func (f *FastEncoder) insertAt(p, row int, tag uint8) {
 // maybe above one); the multiply gathers the eight top bits into a byte.
 func (f *FastEncoder) tagMatches(row int, tag uint8) uint64 {
 	r := row * f.rowWords
-	t := f.table[r : r+f.tagWords]
+	t := f.table[r+1 : r+1+f.tagWords]
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	rep := uint64(tag) * ones
 	var m uint64
@@ -322,7 +319,7 @@ func (f *FastEncoder) search(ip, limit int) (length, dist int) {
 	src := f.src
 	row, tag := f.hashAt(ip)
 	m := f.tagMatches(row, tag)
-	head := uint(f.rowHead[row])
+	head := uint(f.table[row*f.rowWords])
 	size := uint(1) << f.rowLog
 	// Newest first: rotate so that bit k is the k-th newest slot.
 	if size == 64 {
@@ -330,7 +327,7 @@ func (f *FastEncoder) search(ip, limit int) (length, dist int) {
 	} else {
 		m = (m>>head | m<<(size-head)) & (1<<size - 1)
 	}
-	r := row*f.rowWords + f.tagWords
+	r := row*f.rowWords + 1 + f.tagWords
 	rowSlots := f.table[r : r+int(size)]
 
 	maxLen := limit - ip
