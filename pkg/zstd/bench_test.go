@@ -11,7 +11,8 @@ import (
 )
 
 // measureOptions returns DefaultOptions with ZSTD_NICE, ZSTD_DEPTH,
-// ZSTD_PASSES and ZSTD_SEED (0/1) applied, for tuning runs.
+// ZSTD_PASSES, ZSTD_SEED and ZSTD_EXHAUSTIVE (0/1) applied, for tuning
+// runs.
 func measureOptions(tb testing.TB) Options {
 	o := DefaultOptions
 	for name, field := range map[string]*int{"ZSTD_NICE": &o.NiceLen, "ZSTD_DEPTH": &o.Depth, "ZSTD_PASSES": &o.Passes} {
@@ -21,6 +22,7 @@ func measureOptions(tb testing.TB) Options {
 			*field = n
 		}
 	}
+	o.Exhaustive = os.Getenv("ZSTD_EXHAUSTIVE") == "1"
 	if s := os.Getenv("ZSTD_SEED"); s != "" {
 		o.SeedPass = s == "1"
 	}

@@ -21,6 +21,11 @@ type Options struct {
 	// SeedPass parses the frame's first block once more before its
 	// passes, to price it with statistics of its own instead of a guess.
 	SeedPass bool
+	// Exhaustive makes the final pass offer matches at every position,
+	// also where the next position is already reached more cheaply
+	// (which the default skips): a little smaller output with several
+	// passes, in about 10% more time.
+	Exhaustive bool
 }
 
 const (

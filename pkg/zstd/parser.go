@@ -140,6 +140,9 @@ type parser struct {
 	// improves no arrival (statistics passes).
 	abortEarly bool
 	seedPass   bool
+	// thorough is Options.Exhaustive; exhaustive is set for the passes
+	// it applies to (the final one).
+	thorough, exhaustive bool
 	// stretch is the input position of the stretch being parsed.
 	stretch int
 }
@@ -149,6 +152,7 @@ func (p *parser) reset(src []byte, o *Options) {
 	p.niceLen = o.NiceLen
 	p.passes = max(1, o.Passes)
 	p.seedPass = o.SeedPass
+	p.thorough = o.Exhaustive
 	p.mf.reset(src, o.NiceLen, o.Depth)
 	p.reps = initialRepeats
 	p.primed = false
@@ -189,6 +193,7 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 		// the bench tree, rough statistics passes elsewhere cost size.
 		p.rough = passes > p.passes && pass == 0
 		p.abortEarly = pass < passes-1
+		p.exhaustive = p.thorough && !p.abortEarly
 		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
 	}
 	var s symbolStats
@@ -225,7 +230,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 			avail := end - at
 			base := n.price + llZero
 			taken := false
-			if cur+1 <= lastPos && opt[cur+1].price < n.price {
+			if !p.exhaustive && cur+1 <= lastPos && opt[cur+1].price < n.price {
 				// The next position is reached more cheaply
 				// than this one: a path through here seldom
 				// wins, so its matches are not offered.

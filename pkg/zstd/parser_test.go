@@ -167,6 +167,7 @@ var parserTestOptions = []Options{
 	{NiceLen: 8, Depth: 1, Passes: 1},
 	{NiceLen: 32, Depth: 8, Passes: 1},
 	{NiceLen: 128, Depth: 48, Passes: 2, SeedPass: true},
+	{NiceLen: 64, Depth: 16, Passes: 2, Exhaustive: true},
 	{NiceLen: maxNiceLen, Depth: 256, Passes: 1, SeedPass: true},
 }
 
