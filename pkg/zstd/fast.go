@@ -408,8 +408,10 @@ func fastGain(l int, ov uint32) int {
 
 // Lazy margins: a match one (two) positions later must gain this much more
 // than the one in hand, which has one (two) fewer literals to code.
+// Measured on 8 MiB of the bench tree: margins 0-6 at one position ahead
+// differ by 0.5%, 1 the best; 4-10 at two ahead by 0.03%.
 const (
-	fastLazyMargin1 = 4
+	fastLazyMargin1 = 1
 	fastLazyMargin2 = 7
 )
 
