@@ -30,8 +30,9 @@ type FastOptions struct {
 	// search finds (4..7; longer skips short matches, which are worth
 	// little on binaries, and is faster).
 	MinMatch int
-	// Depth is how many earlier positions with the same hash a search
-	// compares (1..fastMaxDepth; 1 is a plain hash table).
+	// Depth is how many earlier positions with the same hash (row and
+	// tag) a search compares, newest first (1..fastMaxDepth); a row
+	// holds Depth rounded up to a power of two, at least 8.
 	Depth int
 	// Lazy is how many following positions are searched before a match
 	// is taken (0 greedy, 1 lazy, 2 lazy2).
