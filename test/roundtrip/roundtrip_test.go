@@ -53,6 +53,32 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+// TestRoundTripEncoders covers the encoders that the default settings of
+// TestRoundTrip do not reach: gzip and zstd pick a different encoder by level
+// (pkg/squashfs/compress gzip.go and zstd.go: klauspost's at the low levels,
+// pkg/deflate's lazy parse or pkg/zstd's fast parse in the middle, the
+// shortest-path parsers at the top) and xz has its fast mode. Each must
+// make blocks that the kernel's and squashfs-tools' decoders (zlib, libzstd,
+// liblzma) take, at 1 MiB blocks where a frame spans several zstd blocks.
+func TestRoundTripEncoders(t *testing.T) {
+	f := fullTree(t)
+	for _, comp := range []string{
+		"gzip -Xcompression-level 1",
+		"gzip -Xcompression-level 6",
+		"zstd -Xcompression-level 1",
+		"zstd -Xcompression-level 9",
+		"zstd -Xcompression-level 19",
+		"xz -Xmode fast",
+	} {
+		t.Run(comp, func(t *testing.T) {
+			o := packOpts{Comp: comp, BlockSize: "1M"}
+			img := pack(t, f.dir, o)
+			checkKernel(t, img, f, o)
+			checkUnsquashfsExtract(t, img, f, o)
+		})
+	}
+}
+
 // TestRoundTripSmallBlocks covers the smallest block size (the tree has
 // files of k × 4 KiB ± 1 byte; 1 MiB blocks are covered by the xz case of
 // TestRoundTrip), with an mksquashfs-style compressor string.
