@@ -106,9 +106,8 @@ type optimalZstd struct{ e *ownzstd.Encoder }
 
 func (o optimalZstd) encode(dst, src []byte) []byte { return o.e.EncodeAll(dst, src) }
 
-// zstdOwnFrom is the first level encoded by pkg/zstd's optimal Encoder
-// unless zstdFastLevels has the level.
-const zstdOwnFrom = 10
+// zstdOwnFrom is the first level encoded by pkg/zstd's optimal Encoder.
+const zstdOwnFrom = 16
 
 // zstdFastLevels are the levels pkg/zstd's FastEncoder encodes: rows of 8
 // to 64 candidates, lazy (one position ahead) at 6-10 and lazy2 above, with
@@ -134,40 +133,30 @@ var (
 )
 
 // zstdOwnLevels are pkg/zstd's optimal Encoder options for levels
-// zstdOwnFrom..22 (the rows of levels in zstdFastLevels are not used),
-// chosen by measurement on the 128 MB bench tree (1 MiB blocks, 2 shared CPUs,
-// CPU seconds user+sys, mksquashfs run right after ours):
+// zstdOwnFrom..22: nice length, depth and passes grow so that sizes do not
+// increase, and the last three also search every position in the final
+// pass (Exhaustive). Measured on the 128 MB bench tree (1 MiB blocks, 2
+// shared CPUs, CPU seconds user+sys, mksquashfs in the same minutes):
 //
 //	level  ours bytes  CPU s   mksquashfs bytes  CPU s
-//	12     36962304     10.0   37490688            3.6
-//	15     36962304      9.8   37351424           12.2
-//	16     35958784     12.9   35971072           19.2
-//	17     34930688     17.9   35147776           23.1
-//	18     34131968     34.3   34185216           29.4
-//	19     34099200     36.5   34115584           37.1
-//	22     34066432     48.2   34107392           38.7
+//	16     35934208    10.8    35971072          19.2
+//	17     34902016    14.6    35147776          23.1
+//	18     34131968    25.2    34185216          29.4
+//	19     34099200    28.4    34115584          31.5-36.3
+//	20     34086912    28-32
+//	21     34082816    30.1
+//	22     34074624    29.4    34107392          38.7
 //
-// Levels 10-15 share the fastest setting that is smaller than mksquashfs's
-// level 15 (a faster, larger one would be dominated by its levels 9-12);
-// 10-15 now use the FastEncoder instead, which is smaller and faster there
-// (rows 10-15 are unused). Above, nice length, depth and passes grow so
-// that sizes do not increase. (The 12 and 15 rows above are from before
-// that; the optimal parser measured 36855808 bytes in 10.3 s at level 15
-// on 2026-11-25, larger than the FastEncoder's level 14.)
+// Three passes measured larger than two once each pass is priced from its
+// own block's previous pass, so no level uses more than two.
 var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 10
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 11
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 12
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 13
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 14
-	{NiceLen: 10, Depth: 2, Passes: 1},                     // 15
-	{NiceLen: 16, Depth: 3, Passes: 1},                     // 16
-	{NiceLen: 24, Depth: 8, Passes: 1, SeedPass: true},     // 17
-	{NiceLen: 128, Depth: 24, Passes: 2, SeedPass: true},   // 18
-	{NiceLen: 256, Depth: 40, Passes: 2, SeedPass: true},   // 19
-	{NiceLen: 256, Depth: 48, Passes: 2, SeedPass: true},   // 20
-	{NiceLen: 512, Depth: 64, Passes: 3, SeedPass: true},   // 21
-	{NiceLen: 1024, Depth: 128, Passes: 3, SeedPass: true}, // 22
+	{NiceLen: 16, Depth: 3, Passes: 1},                                     // 16
+	{NiceLen: 24, Depth: 8, Passes: 1, SeedPass: true},                     // 17
+	{NiceLen: 192, Depth: 24, Passes: 2, SeedPass: true},                   // 18
+	{NiceLen: 512, Depth: 64, Passes: 2, SeedPass: true},                   // 19
+	{NiceLen: 256, Depth: 40, Passes: 2, SeedPass: true, Exhaustive: true}, // 20
+	{NiceLen: 256, Depth: 48, Passes: 2, SeedPass: true, Exhaustive: true}, // 21
+	{NiceLen: 512, Depth: 64, Passes: 2, SeedPass: true, Exhaustive: true}, // 22
 }
 
 func newZstd(level, blockSize int) *zstdCompressor {
