@@ -10,9 +10,14 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestTune compresses DEFLATE_CORPUS under each "depth,nice,passes,chunk"
-// setting (or lazy "Lchain,nice,good,lazy,chunk" setting) of DEFLATE_PARAMS (space separated), for tuning the level table.
-func TestTune(t *testing.T) {
+// BenchmarkTune compresses DEFLATE_CORPUS under each
+// "depth,nice,passes,chunk" setting (or lazy "Lchain,nice,good,lazy,chunk"
+// setting) of DEFLATE_PARAMS (space separated), for tuning the level table.
+// A benchmark so that plain `go test` never reaches it:
+//
+//	DEFLATE_CORPUS=dir DEFLATE_PARAMS="16,48,1,16384" go test ./pkg/deflate -run '^$' -bench Tune -benchtime 1x -v
+func BenchmarkTune(b *testing.B) {
+	t := b
 	spec := os.Getenv("DEFLATE_PARAMS")
 	if spec == "" {
 		t.Skip("DEFLATE_PARAMS not set")

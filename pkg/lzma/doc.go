@@ -26,7 +26,7 @@
 //     match+literal+rep0 sequences, with state and rep distances tracked
 //     along the cheapest path.
 //
-// Measured (TestMeasureCorpus, default options, 1 MiB blocks each coded
+// Measured (BenchmarkMeasureCorpus, default options, 1 MiB blocks each coded
 // alone, CPU time on a shared 2-core machine): on 72 MB of system libraries,
 // executables, Go tools and Python sources the output is 0.9988 x liblzma
 // preset 6 (0.858 x ulikunitz/xz) at the same speed per CPU second (3.03
@@ -36,6 +36,6 @@
 //
 // Reproduce:
 //
-//	LZMA_CORPUS=/path/to/file-or-dir LZMA_EVERY=4 go test ./pkg/lzma -run MeasureCorpus -v
+//	LZMA_CORPUS=/path/to/file-or-dir LZMA_EVERY=4 go test ./pkg/lzma -run '^$' -bench MeasureCorpus -benchtime 1x -v
 //	go test ./pkg/lzma -run XXX -bench . -benchtime 3x
 package lzma

@@ -9,7 +9,7 @@ import (
 // lp 0, pb 2, a dictionary of the input size capped at 8 MiB, NiceLen 128
 // and Depth 16 + NiceLen/2 (xz's rule for its bt4 match finder, 80 here).
 // xz preset 6 uses NiceLen 64 / Depth 48; measured on 72 MB of system
-// binaries, Go tools and Python sources in 1 MiB blocks (TestMeasureCorpus),
+// binaries, Go tools and Python sources in 1 MiB blocks (BenchmarkMeasureCorpus),
 // 64/48 came out 0.9999 x liblzma preset 6 and 128/80 0.9988 x, both at
 // liblzma's speed per CPU second; 128 keeps a margin below mksquashfs.
 type Options struct {

@@ -19,16 +19,17 @@ import (
 	"github.com/mkportable/mkportable/internal/testutil"
 )
 
-// TestMeasureCorpus compares compressed sizes on a corpus split into 1 MiB
+// BenchmarkMeasureCorpus compares compressed sizes on a corpus split into 1 MiB
 // blocks, each compressed on its own as mksquashfs -b 1M -Xdict-size 100%
 // does: this encoder, liblzma preset 6 (xz command) and ulikunitz/xz.
 //
 //	LZMA_CORPUS=/path/to/file-or-dir [LZMA_EVERY=n] [LZMA_NICE=n LZMA_DEPTH=n LZMA_LC=n LZMA_LP=n LZMA_PB=n]
-//	[LZMA_NO_XZ=1 LZMA_NO_UK=1] go test ./pkg/lzma -run MeasureCorpus -v
+//	[LZMA_NO_XZ=1 LZMA_NO_UK=1] go test ./pkg/lzma -run '^$' -bench MeasureCorpus -benchtime 1x -v
 //
 // A directory is read as the concatenation of its regular files in path
 // order. LZMA_EVERY=n keeps every n-th block, to sample a large corpus.
-func TestMeasureCorpus(t *testing.T) {
+func BenchmarkMeasureCorpus(b *testing.B) {
+	t := b
 	root := os.Getenv("LZMA_CORPUS")
 	if root == "" {
 		t.Skip("set LZMA_CORPUS to a file or directory to measure")
@@ -128,7 +129,7 @@ func TestMeasureCorpus(t *testing.T) {
 	t.Logf("ours/ulikunitz %.4f", float64(ours)/float64(uk))
 }
 
-func readCorpus(t *testing.T, root string) []byte {
+func readCorpus(t testing.TB, root string) []byte {
 	t.Helper()
 	st, err := os.Stat(root)
 	require.NoError(t, err)

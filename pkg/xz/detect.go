@@ -2,7 +2,7 @@ package xz
 
 import "encoding/binary"
 
-// Thresholds of Guess, chosen with TestMeasureBCJ on Debian's x86-64
+// Thresholds of Guess, chosen with BenchmarkMeasureBCJ on Debian's x86-64
 // libraries and executables and the Go toolchain (174 MB, 168 blocks of
 // 1 MiB) and on Go-built ARM64 executables.
 const (

@@ -20,7 +20,7 @@ import (
 	"github.com/mkportable/mkportable/pkg/lzma"
 )
 
-// TestMeasureBCJ measures, on real data cut into 1 MiB blocks (each block
+// BenchmarkMeasureBCJ measures, on real data cut into 1 MiB blocks (each block
 // one xz stream, as mksquashfs -b 1M -comp xz -Xdict-size 100% stores
 // them), what the x86 and ARM64 BCJ filters gain and what they cost, for
 // our encoders (ulikunitz's Writer2 and pkg/lzma) and for liblzma preset 6
@@ -44,12 +44,13 @@ import (
 //	XZ_MEASURE_MB=50 [XZ_MEASURE_EVERY=4] [XZ_MEASURE_NO_LIBLZMA=1] [XZ_MEASURE_NO_LZMA=1] \
 //	[XZ_MEASURE_ARM64=1] [XZ_MEASURE_CSV=blocks.csv] [XZ_MEASURE_NO_UK=1] \
 //	[XZ_MEASURE_NICE=n XZ_MEASURE_DEPTH=n] \
-//	go test ./pkg/xz -run MeasureBCJ -v -timeout 0
+//	go test ./pkg/xz -run '^$' -bench MeasureBCJ -benchtime 1x -v -timeout 0
 //
 // Each root contributes up to XZ_MEASURE_MB MiB: its regular files in path
 // order, every k-th file so the sample spans the whole tree, concatenated.
 // XZ_MEASURE_EVERY=n keeps every n-th 1 MiB block.
-func TestMeasureBCJ(t *testing.T) {
+func BenchmarkMeasureBCJ(b *testing.B) {
+	t := b
 	roots := os.Getenv("XZ_MEASURE")
 	if roots == "" {
 		t.Skip("set XZ_MEASURE to colon-separated directories or files to measure")
@@ -326,7 +327,7 @@ func countAtLeast(v []int, th int) int {
 	return n
 }
 
-func runXZMeasure(t *testing.T, stdin []byte, args ...string) []byte {
+func runXZMeasure(t testing.TB, stdin []byte, args ...string) []byte {
 	t.Helper()
 	cmd := exec.Command(testutil.RequireTool(t, "xz"), args...)
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -337,7 +338,7 @@ func runXZMeasure(t *testing.T, stdin []byte, args ...string) []byte {
 
 // threadCPU is the CPU time of the calling OS thread (the caller locks
 // its goroutine to it).
-func threadCPU(t *testing.T) time.Duration {
+func threadCPU(t testing.TB) time.Duration {
 	var ru syscall.Rusage
 	require.NoError(t, syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -345,7 +346,7 @@ func threadCPU(t *testing.T) time.Duration {
 
 // childCPU is the CPU time of waited-for children: on a shared machine it
 // measures the work, not the waiting.
-func childCPU(t *testing.T) time.Duration {
+func childCPU(t testing.TB) time.Duration {
 	var ru syscall.Rusage
 	require.NoError(t, syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru))
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
@@ -354,7 +355,7 @@ func childCPU(t *testing.T) time.Duration {
 // measureSample concatenates up to limit bytes of root's regular files
 // (or root itself when it is a file), taking every k-th file in path order
 // so that the sample spans the tree.
-func measureSample(t *testing.T, root string, limit int) []byte {
+func measureSample(t testing.TB, root string, limit int) []byte {
 	t.Helper()
 	type file struct {
 		path string

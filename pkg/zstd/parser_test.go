@@ -250,11 +250,14 @@ func FuzzParser(f *testing.F) {
 	})
 }
 
-// TestMeasureParser prints the estimated size of ZSTD_MEASURE's files (or
-// a directory's), split into 1 MiB frames as squashfs would, with the
-// options of ZSTD_NICE/ZSTD_DEPTH/ZSTD_PASSES/ZSTD_SEED; it is a tool for
-// tuning, skipped by default.
-func TestMeasureParser(t *testing.T) {
+// BenchmarkMeasureParser prints the estimated size of ZSTD_MEASURE's files
+// (or a directory's), split into 1 MiB frames as squashfs would, with the
+// options of ZSTD_NICE/ZSTD_DEPTH/ZSTD_PASSES/ZSTD_SEED. It is a tuning
+// tool, a benchmark so that plain `go test` never reaches it:
+//
+//	ZSTD_MEASURE=dir go test ./pkg/zstd -run '^$' -bench MeasureParser -benchtime 1x
+func BenchmarkMeasureParser(b *testing.B) {
+	t := b
 	path := os.Getenv("ZSTD_MEASURE")
 	if path == "" {
 		t.Skip("set ZSTD_MEASURE to a file or directory")

@@ -68,7 +68,7 @@ type xzCompressor struct {
 // Why x86 BCJ is on by default, unlike in mksquashfs:
 //
 // On Debian's x86-64 libraries and executables and the Go toolchain cut
-// into 1 MiB blocks (pkg/xz TestMeasureBCJ; 174 MB, 168 blocks), applying
+// into 1 MiB blocks (pkg/xz BenchmarkMeasureBCJ; 174 MB, 168 blocks), applying
 // the x86 filter where xz.Guess sees x86 code (>= 6 call/jmp rel32
 // candidates per KiB) made the data 4.2 % smaller than plain LZMA2 with
 // liblzma preset 6 and with pkg/lzma (4.45 % with ulikunitz) at one
