@@ -16,6 +16,8 @@
 #   zstd: mksquashfs ... -comp zstd -Xcompression-level 15 (mksquashfs's
 #         default zstd level, stated explicitly)
 #         mkportable pack -b 1M --comp "zstd -Xcompression-level 15"
+#   gzip: mksquashfs ... -comp gzip (level 9, mksquashfs's default)
+#         mkportable pack -b 1M --comp gzip
 # Measured with GNU time (/usr/bin/time -v, Debian package "time"): wall
 # time, CPU time (user + system), peak RSS; plus the image size. Prints a
 # Markdown table for the README. Not part of the test suite: it takes
@@ -92,6 +94,8 @@ if [ "${BENCH_TABLE_ONLY:-0}" != 1 ]; then
 	run mkportable-xzfast "$mkp" pack --quiet -b 1M --comp "xz -Xdict-size 100% -Xmode fast" "$tree" "$cache/mkportable-xzfast.img"
 	run mksquashfs-zstd mksquashfs "$tree" "$cache/mksquashfs-zstd.img" -noappend -all-root -b 1M -comp zstd -Xcompression-level 15 -quiet -no-progress
 	run mkportable-zstd "$mkp" pack --quiet -b 1M --comp "zstd -Xcompression-level 15" "$tree" "$cache/mkportable-zstd.img"
+	run mksquashfs-gzip mksquashfs "$tree" "$cache/mksquashfs-gzip.img" -noappend -all-root -b 1M -comp gzip -quiet -no-progress
+	run mkportable-gzip "$mkp" pack --quiet -b 1M --comp gzip "$tree" "$cache/mkportable-gzip.img"
 	uptime >"$cache/load-after"
 fi
 
@@ -101,7 +105,7 @@ fi
 # gives some directories without an index an extended inode) are not
 # differences of content; anything else is (see test/roundtrip).
 if [ "${BENCH_TABLE_ONLY:-0}" != 1 ] && command -v sqfsdiff >/dev/null; then
-	for pair in xz:xz xz:xzfast zstd:zstd; do
+	for pair in xz:xz xz:xzfast zstd:zstd gzip:gzip; do
 		m=${pair%%:*} c=${pair#*:}
 		sqfsdiff -a "$cache/mksquashfs-$m.img" -b "$cache/mkportable-$c.img" >"$cache/sqfsdiff-$c.log" 2>&1 || true
 		if grep -v -e ' has an extended type$' -e ' has a basic type$' "$cache/sqfsdiff-$c.log" | grep -q .; then
@@ -137,6 +141,7 @@ row() {
 }
 row xz xz xz "mkportable pack (default)" xzfast "mkportable pack -Xmode fast"
 row zstd zstd zstd "mkportable pack"
+row gzip gzip gzip "mkportable pack"
 echo
 echo "Ratios are mkportable / mksquashfs (lower is better). Reproduce: test/bench/bench.sh"
 
