@@ -48,6 +48,11 @@ type matchFinder struct {
 	// position i are found[foundAt[i]:foundAt[i+1]].
 	found   []btMatch
 	foundAt []uint32
+
+	// visits and compared count the tree nodes visited and the bytes
+	// compared beyond the known common prefix since reset: the work of the
+	// search, for tests that pin its bound on degenerate input.
+	visits, compared uint64
 }
 
 // reset prepares for a new input: tables sized to it (grown, never shrunk,
@@ -59,6 +64,7 @@ func (mf *matchFinder) reset(src []byte, niceLen, depth int) {
 	lg := uint(bits.Len(uint(len(src))))
 	lg = max(hash4Min, min(hash4Max, lg))
 	mf.hashLog = lg
+	mf.visits, mf.compared = 0, 0
 	if cap(mf.head4) < 1<<lg {
 		mf.head4 = make([]uint32, 1<<lg)
 	}
@@ -85,9 +91,9 @@ func hash3Of(v uint32) uint32 {
 }
 
 // findBlock inserts every position of [start, end) and records its matches
-// in found/foundAt. Lengths are capped at niceLen and at the input's end; a
-// match of niceLen may go on, and the parser extends it when it takes it
-// (extending here would cost quadratic time in long runs).
+// in found/foundAt, except inside a match of niceLen or more (skipMatch).
+// Lengths are capped at niceLen and at the input's end; a match of niceLen
+// may go on, and the parser extends it when it takes it.
 func (mf *matchFinder) findBlock(start, end int) {
 	mf.found = mf.found[:0]
 	if cap(mf.foundAt) < end-start+1 {
@@ -95,11 +101,53 @@ func (mf *matchFinder) findBlock(start, end int) {
 	}
 	mf.foundAt = mf.foundAt[:end-start+1]
 	for p := start; p < end; p++ {
-		mf.foundAt[p-start] = uint32(len(mf.found))
+		at := len(mf.found)
+		mf.foundAt[p-start] = uint32(at)
 		mf.insert(p)
+		if len(mf.found) > at {
+			if top := mf.found[len(mf.found)-1]; int(top.length) >= mf.niceLen {
+				p = mf.skipMatch(p, int(top.dist), start, end)
+			}
+		}
 	}
 	mf.foundAt[end-start] = uint32(len(mf.found))
 }
+
+// skipMatch handles the interior of a match of niceLen or more found at p
+// with distance d, and returns the last position it covered. Without it a
+// run (a byte repeated, or any short period) costs a compare of up to
+// niceLen bytes per position, twice (hash3 and tree), and more than one
+// node per position once matches end every few hundred bytes; the binary
+// trees gain little from those positions: each is the string d bytes back
+// again. Here the match is extended once, and each following position up
+// to tailLen bytes before its end gets the rest of it recorded, capped at
+// niceLen as a search records it, without a search and without entering
+// the binary tree (the copy d bytes back stands for it there; libzstd's
+// optimal parser likewise leaves a long match's interior out of its
+// trees). The parser takes a match of niceLen at once and jumps to its
+// end, so it asks for the positions inside such a match only when an
+// earlier jump lands there. The hash3 table still learns them: one store
+// each.
+func (mf *matchFinder) skipMatch(p, d, start, end int) int {
+	nice := mf.niceLen
+	src := mf.src
+	// Past the block's end only as far as a search from inside the
+	// block could look.
+	lim := min(len(src)-p, end-p+nice)
+	l := matchLenAt(src, p, p-d, nice, lim)
+	mf.compared += uint64(l - nice)
+	last := min(p+l-tailLen, end-1)
+	for s := p + 1; s <= last; s++ {
+		mf.foundAt[s-start] = uint32(len(mf.found))
+		mf.found = append(mf.found, btMatch{uint32(min(nice, p+l-s)), uint32(d)})
+		mf.head3[hash3Of(binary.LittleEndian.Uint32(src[s:]))] = uint32(s) + 1
+	}
+	return max(p, last)
+}
+
+// tailLen is how many positions before the end of a long match are
+// searched again: there a match at another distance may carry on past it.
+const tailLen = 8
 
 // matchesAt returns the matches of block position i of the last findBlock.
 func (mf *matchFinder) matchesAt(i int) []btMatch {
@@ -121,7 +169,9 @@ func (mf *matchFinder) insert(cur int) {
 	h3 := hash3Of(v)
 	if c := mf.head3[h3]; c != 0 {
 		cand := int(c - 1)
-		if l := matchLenAt(src, cur, cand, 0, limit); l >= minMatch {
+		l := matchLenAt(src, cur, cand, 0, limit)
+		mf.compared += uint64(l)
+		if l >= minMatch {
 			best = l
 			mf.found = append(mf.found, btMatch{uint32(l), uint32(cur - cand)})
 		}
@@ -145,7 +195,10 @@ func (mf *matchFinder) insert(cur int) {
 			return
 		}
 		cand := int(next - 1)
-		l := matchLenAt(src, cur, cand, min(lenSmaller, lenLarger), limit)
+		known := min(lenSmaller, lenLarger)
+		l := matchLenAt(src, cur, cand, known, limit)
+		mf.visits++
+		mf.compared += uint64(l - known)
 		if l > best {
 			best = l
 			mf.found = append(mf.found, btMatch{uint32(l), uint32(cur - cand)})
