@@ -105,3 +105,26 @@ func TestEncoderDegenerateInput(t *testing.T) {
 		requireBothDecode(t, frame, src, name)
 	}
 }
+
+// BenchmarkMatchFinderDegenerate runs the match finder with the level-19
+// options over each degenerate input and reports the work per input byte:
+//
+//	go test ./pkg/zstd -run XXX -bench MatchFinderDegenerate -cpu 1
+func BenchmarkMatchFinderDegenerate(b *testing.B) {
+	o := level19Options
+	for name, src := range degenerateInputs() {
+		b.Run(name, func(b *testing.B) {
+			var mf matchFinder
+			b.SetBytes(int64(len(src)))
+			for b.Loop() {
+				mf.reset(src, o.NiceLen, o.Depth)
+				for start := 0; start < len(src); start += maxBlockSize {
+					mf.findBlock(start, min(start+maxBlockSize, len(src)))
+				}
+			}
+			n := float64(len(src))
+			b.ReportMetric(float64(mf.compared)/n, "compared/B")
+			b.ReportMetric(float64(mf.visits)/n, "visits/B")
+		})
+	}
+}
