@@ -56,10 +56,9 @@ func (o *Options) check() error {
 // to the largest input seen) but no state: each call's output depends only
 // on its input and the options. It is not safe for concurrent use.
 type Encoder struct {
-	opts  Options
-	p     parser
-	w     blockWriter
-	parts []blockPart
+	opts Options
+	p    parser
+	w    blockWriter
 }
 
 // NewEncoder returns an encoder with the given options.
@@ -88,14 +87,16 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := e.p.parseBlock(start, end)
 		block := src[start:end]
-		e.parts = e.splitBlock(e.parts[:0], block, seqs, 0, maxSplitDepth, partCost(block, seqs))
+		// The parser chose between candidate parses by their split
+		// (splitParts) and left it in e.p.parts.
+		//
 		// assumed are the repeat offsets the parse assumed, actual the
 		// decoder's: they differ once a part goes out raw or RLE, which
 		// carries no sequences and so changes no offset (section
 		// 3.1.1.5); the later parts are then recoded for the decoder.
 		assumed, actual := e.p.reps, e.p.reps
 		pos, si := 0, 0
-		for _, pt := range e.parts {
+		for _, pt := range e.p.parts {
 			part := seqs[si:pt.seqEnd]
 			nextAssumed := assumed.after(part)
 			if actual != assumed {
@@ -132,13 +133,15 @@ const (
 	partSymOverhead = 0.4
 )
 
-// splitBlock appends the parts src (holding seqs) is best written as:
+// splitParts appends the parts src (holding seqs) is best written as:
 // whole, or its two halves (cut at the sequence boundary nearest the
 // middle), each split the same way, whichever the estimate finds smaller.
 // Statistics change within a stretch (files differ), and a block's own
 // Huffman and FSE tables then fit each part better (section 3.1.1.2).
-// whole is partCost(src, seqs), known to the caller.
-func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, base, depth int, whole float64) []blockPart {
+// whole is partCost(src, seqs), known to the caller. It also returns the
+// estimated bytes of the parts, the cost the parser compares candidate
+// parses by.
+func splitParts(parts []blockPart, src []byte, seqs []Sequence, base, depth int, whole float64) ([]blockPart, float64) {
 	if depth > 0 && len(seqs) >= 2 {
 		pos, cut := 0, 0
 		for cut < len(seqs)-1 && pos+int(seqs[cut].LitLen+seqs[cut].MatchLen) <= len(src)/2 {
@@ -149,17 +152,17 @@ func (e *Encoder) splitBlock(parts []blockPart, src []byte, seqs []Sequence, bas
 			left, right := src[:pos], src[pos:]
 			lc, rc := partCost(left, seqs[:cut]), partCost(right, seqs[cut:])
 			if lc+rc < whole {
-				parts = e.splitBlock(parts, left, seqs[:cut], base, depth-1, lc)
+				parts, lc = splitParts(parts, left, seqs[:cut], base, depth-1, lc)
 				n := len(parts)
-				parts = e.splitBlock(parts, right, seqs[cut:], base+pos, depth-1, rc)
+				parts, rc = splitParts(parts, right, seqs[cut:], base+pos, depth-1, rc)
 				for i := n; i < len(parts); i++ {
 					parts[i].seqEnd += cut
 				}
-				return parts
+				return parts, lc + rc
 			}
 		}
 	}
-	return append(parts, blockPart{end: base + len(src), seqEnd: len(seqs)})
+	return append(parts, blockPart{end: base + len(src), seqEnd: len(seqs)}), whole
 }
 
 // partCost estimates the bytes of a block holding src as seqs.

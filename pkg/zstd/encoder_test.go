@@ -2,6 +2,7 @@ package zstd
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
@@ -121,4 +122,42 @@ func FuzzEncoder(f *testing.F) {
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(src, got))
 	})
+}
+
+// logLines makes n bytes of syslog-like lines: minutes, seconds, a
+// service number and a byte count that step by one (seven) per line with
+// coprime periods, so each line is best copied as a few matches against
+// different earlier lines with no literals.
+func logLines(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "2026-11-25T22:%02d:%02d host svc[%d]: request ok status=200 bytes=%d\n",
+			i%60, i%61, i%997, (i*7)%10000)
+	}
+	return b.Bytes()[:n]
+}
+
+// TestEncoderNotLargerOnLogLines holds the optimal Encoder to the
+// FastEncoder's size (level 14's options) on log-like text, where the
+// optimal parse, priced from its own earlier choices, used to lock into
+// literal runs and come out 10-25% larger than the lazy parse.
+func TestEncoderNotLargerOnLogLines(t *testing.T) {
+	data := logLines(1 << 20)
+	fe, err := NewFastEncoder(FastOptions{MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 256, HashLog: 20})
+	require.NoError(t, err)
+	fast := fe.EncodeAll(nil, data)
+	d := newKlauspostDecoder(t)
+	// The options of compression levels 16 and 19 (pkg/squashfs/compress).
+	for _, o := range []Options{
+		{NiceLen: 64, Depth: 4, Passes: 1},
+		{NiceLen: 512, Depth: 64, Passes: 2, SeedPass: true},
+	} {
+		e, err := NewEncoder(o)
+		require.NoError(t, err)
+		got := e.EncodeAll(nil, data)
+		out, err := d.DecodeAll(got, nil)
+		require.NoError(t, err, "%+v", o)
+		require.True(t, bytes.Equal(data, out), "%+v: round trip differs", o)
+		require.LessOrEqual(t, len(got), len(fast), "%+v: optimal %d bytes, fast %d", o, len(got), len(fast))
+	}
 }

@@ -130,6 +130,11 @@ type parser struct {
 	model  priceModel
 	opt    []optNode
 	seqs   []Sequence
+	// lseqs holds the candidate parse that lost (lazyPass's or the
+	// optimal one's), lparts its split; parts is the split of seqs, the
+	// blocks EncodeAll writes (encoder.go, splitParts).
+	lseqs         []Sequence
+	parts, lparts []blockPart
 
 	passes int
 	// rough makes a pass offer each match at its full length only: a
@@ -164,9 +169,10 @@ func (p *parser) reset(src []byte, o *Options) {
 
 // parseBlock chooses the sequences of src[start:end] (at most
 // maxBlockSize bytes), starting from p.reps, and returns them with the
-// repeat offsets after them. It does not change p.reps: the caller keeps
-// the new offsets only if the block is written compressed. The returned
-// slice is valid until the next call.
+// repeat offsets after them; p.parts is then how to split them into
+// blocks. It does not change p.reps: the caller keeps the new offsets only
+// if the block is written compressed. The returned slice and p.parts are
+// valid until the next call.
 func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 	p.mf.findBlock(start, end)
 	block := p.src[start:end]
@@ -196,6 +202,16 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 		p.exhaustive = p.thorough && !p.abortEarly
 		p.seqs, reps = p.parsePass(start, end, p.seqs[:0])
 	}
+	// The optimal parse is the cheapest only under its prices, and they
+	// come from earlier choices: on log-like text it can lock into
+	// literal runs and the one repeat offset its history favours, while
+	// the lines are cheapest as matches only (see lazyPass). A lazy parse
+	// over the same matches is cheap next to the passes, so it competes:
+	// the block takes whichever parse the block splitter estimates
+	// smaller, and its statistics price the next block.
+	var oc float64
+	p.parts, oc = splitParts(p.parts[:0], block, p.seqs, 0, maxSplitDepth, partCost(block, p.seqs))
+	p.seqs, reps = p.tryLazy(start, end, block, reps, oc)
 	var s symbolStats
 	s.add(block, p.seqs)
 	p.hist.scale(2)
@@ -323,6 +339,130 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 		litStart = pos - int(last.litLen)
 	}
 	return seqs, reps
+}
+
+// tryLazy has the lazy parse compete with the optimal parse p.seqs (reps
+// after it, split cost oc) and returns the block's sequences and the
+// repeat offsets after them, the winner's split left in p.parts.
+func (p *parser) tryLazy(start, end int, block []byte, reps repeatOffsets, oc float64) ([]Sequence, repeatOffsets) {
+	var lc float64
+	lseqs, lreps := p.lazyPass(start, end, p.lseqs[:0])
+	p.lparts, lc = splitParts(p.lparts[:0], block, lseqs, 0, maxSplitDepth, partCost(block, lseqs))
+	if lc < oc {
+		p.seqs, lseqs = lseqs, p.seqs
+		p.parts, p.lparts = p.lparts, p.parts
+		reps = lreps
+		// The lazy parse won: its statistics are a better start than
+		// the ones the passes were priced with, so one more optimal
+		// pass is priced from them and kept if smaller still.
+		var ls symbolStats
+		ls.add(block, p.seqs)
+		p.model.update(&ls)
+		p.rough, p.abortEarly, p.exhaustive = false, false, p.thorough
+		var wreps repeatOffsets
+		lseqs, wreps = p.parsePass(start, end, lseqs[:0])
+		var wc float64
+		p.lparts, wc = splitParts(p.lparts[:0], block, lseqs, 0, maxSplitDepth, partCost(block, lseqs))
+		if wc < lc {
+			p.seqs, lseqs = lseqs, p.seqs
+			p.parts, p.lparts = p.lparts, p.parts
+			reps = wreps
+		}
+	}
+	p.lseqs = lseqs
+	return p.seqs, reps
+}
+
+// lazyPass parses [start, end) as the FastEncoder does (lazy2: a match is
+// deferred while one starting one or two bytes later gains more than
+// fastLazyMargin1 or fastLazyMargin2), with the match finder's matches of
+// the block and the repeat offsets, appending to seqs. It finds the parse
+// the optimal one misses on log-like text: each line copied as a few
+// matches with no literals, switching among three earlier lines by the
+// repeat offsets (RFC 8878 section 3.1.1.5), which the optimal parse,
+// keeping one set of offsets per position (the cheapest arrival's),
+// cannot hold on to when another path arrives a little more cheaply.
+func (p *parser) lazyPass(start, end int, seqs []Sequence) ([]Sequence, repeatOffsets) {
+	src := p.src
+	reps := p.reps
+	anchor, ip := start, start
+	for ip+minMatch <= end {
+		l, ov, g := p.lazyAt(ip, start, end, uint32(ip-anchor), &reps)
+		if l == 0 {
+			ip++
+			continue
+		}
+		for l < lazyNiceLen {
+			if l1, ov1, g1 := p.lazyAt(ip+1, start, end, uint32(ip+1-anchor), &reps); l1 > 0 && g1 > g+fastLazyMargin1 {
+				ip, l, ov, g = ip+1, l1, ov1, g1
+				continue
+			}
+			if l2, ov2, g2 := p.lazyAt(ip+2, start, end, uint32(ip+2-anchor), &reps); l2 > 0 && g2 > g+fastLazyMargin2 {
+				ip, l, ov, g = ip+2, l2, ov2, g2
+				continue
+			}
+			break
+		}
+		// Extend the match backwards over literals it also covers;
+		// fewer literals can change which code names its distance.
+		d := ov - 3
+		if ov <= 3 {
+			d = reps.repDistance(ov, uint32(ip-anchor))
+		}
+		for ip > anchor && ip-1-int(d) >= 0 && src[ip-1] == src[ip-1-int(d)] {
+			ip--
+			l++
+		}
+		litLen := uint32(ip - anchor)
+		ov = reps.offValueFor(d, litLen)
+		seqs = append(seqs, Sequence{LitLen: litLen, MatchLen: uint32(l), OffValue: ov})
+		reps = reps.next(ov, litLen)
+		ip += l
+		anchor = ip
+	}
+	return seqs, reps
+}
+
+// lazyNiceLen is the match length lazyPass takes without looking a byte
+// or two further, as the FastEncoder's at level 14 (its parse is the
+// one to match).
+const lazyNiceLen = 256
+
+// lazyAt returns the match lazyPass would take at input position at after
+// litLen literals with repeat offsets r, its Offset_Value and its gain
+// (fastGain), or length 0 if there is none.
+func (p *parser) lazyAt(at, start, end int, litLen uint32, r *repeatOffsets) (length int, ov uint32, gain int) {
+	src := p.src
+	avail := min(end-at, maxMatchLen)
+	if avail < minMatch {
+		return 0, 0, 0
+	}
+	for o := uint32(1); o <= 3; o++ {
+		d := int(r.repDistance(o, litLen))
+		if d == 0 || d > at || src[at] != src[at-d] {
+			continue
+		}
+		if l := matchLenAt(src, at, at-d, 1, avail); l >= fastRepMin {
+			if g := fastGain(l, o); g > gain {
+				length, ov, gain = l, o, g
+			}
+		}
+	}
+	for _, mt := range p.mf.matchesAt(at - start) {
+		l := min(int(mt.length), avail)
+		if l >= p.niceLen {
+			// The finder stops comparing at niceLen.
+			l = matchLenAt(src, at, at-int(mt.dist), l, avail)
+		}
+		if l < minMatch {
+			continue
+		}
+		o := r.offValueFor(mt.dist, litLen)
+		if g := fastGain(l, o); g > gain {
+			length, ov, gain = l, o, g
+		}
+	}
+	return length, ov, gain
 }
 
 // literal offers a literal from stretch position cur to the next, if a
