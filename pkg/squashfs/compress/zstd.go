@@ -139,18 +139,23 @@ var (
 // shared CPUs, CPU seconds user+sys, mksquashfs in the same minutes):
 //
 //	level  ours bytes  CPU s   mksquashfs bytes  CPU s
-//	16     35934208    10.8    35971072          19.2
-//	17     34902016    14.6    35147776          23.1
-//	18     34131968    25.2    34185216          29.4
-//	19     34099200    28.4    34115584          31.5-36.3
-//	20     34086912    28-32
-//	21     34082816    30.1
-//	22     34074624    29.4    34107392          38.7
+//	16     35213312    15.2    35971072          19.2
+//	17     34820096    17.9    35147776          23.1
+//	18     34119680    27.6    34185216          29.4
+//	19     34086912    29.4    34115584          31.5-36.3
+//	20     34074624    31.6
+//	21     34074624    32.9
+//	22     34062336    33.0    34107392          38.7
+//
+// (With pkg/zstd's lazy parse competing in every block; level 19 without
+// it, in the same minute: 34103296 B, 28.3 s.) Level 16 searches with nice length 64 and depth 4 instead of
+// 16 and 3: with those, on log-like text (syslog lines, 27 MB), even the
+// lazy parse over its matches was larger than the FastEncoder's at 15.
 //
 // Three passes measured larger than two once each pass is priced from its
 // own block's previous pass, so no level uses more than two.
 var zstdOwnLevels = [zstdMaxLevel - zstdOwnFrom + 1]ownzstd.Options{
-	{NiceLen: 16, Depth: 3, Passes: 1},                                     // 16
+	{NiceLen: 64, Depth: 4, Passes: 1},                                     // 16
 	{NiceLen: 24, Depth: 8, Passes: 1, SeedPass: true},                     // 17
 	{NiceLen: 192, Depth: 24, Passes: 2, SeedPass: true},                   // 18
 	{NiceLen: 512, Depth: 64, Passes: 2, SeedPass: true},                   // 19
