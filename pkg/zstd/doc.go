@@ -6,7 +6,11 @@
 //     repeat offsets tried first (libzstd's greedy/lazy/lazy2 designs);
 //   - Encoder: a binary-tree match finder and a price-driven forward
 //     optimal parser (libzstd's btopt/btultra idea) with exact repeat-offset
-//     tracking, several passes per block.
+//     tracking, several passes per block. A lazy parse over the same
+//     matches competes in every block and the smaller one is kept: the
+//     optimal parser keeps one set of repeat offsets per position, and on
+//     record-like text (log lines) a parse made only of matches that cycle
+//     through earlier records' offsets can beat it.
 //
 // Both hand each block's sequences to the entropy stage, which writes
 // Huffman-coded literals (new table or the previous one, whichever is

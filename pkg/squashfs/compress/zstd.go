@@ -57,7 +57,7 @@ func init() {
 //	13     36474880    5.6    fast         37421056          8.67
 //	14     36335616    7.7    fast         37367808          8.94
 //	15     36335616    7.8    fast         37351424         12.20
-//	16     35934208   11.8    optimal      35971072         19.2
+//	16     35213312   15.2    optimal      35971072         19.2
 //
 // From level 6 on every level is smaller than mksquashfs's level 15, and
 // the first smaller mksquashfs level (16) takes at least 19 CPU s, so no
