@@ -59,7 +59,7 @@ func TestPortabled(t *testing.T) {
 	// The demo, built by real Nix through nix/portable-service.nix.
 	demo := demoService(t, nix, mkportable, images, "demo", "")
 	demo.planInspect(p)
-	for _, mode := range []string{"default", "trusted", "strict", "nonetwork", runtimeMode} {
+	for _, mode := range []string{"default", "trusted", "strict", "nonetwork", runtimeMode, copyMode} {
 		demo.planRun(p, mode)
 	}
 	check("demo", func(t *testing.T, r *run) {
@@ -71,6 +71,7 @@ func TestPortabled(t *testing.T) {
 		t.Run("strict", func(t *testing.T) { demo.checkNetworkDenied(t, r, "strict", 5) })
 		t.Run("nonetwork", func(t *testing.T) { demo.checkNetworkDenied(t, r, "nonetwork", 5) })
 		t.Run("runtime", func(t *testing.T) { demo.checkRuns(t, r, runtimeMode) })
+		t.Run("copy", func(t *testing.T) { demo.checkRuns(t, r, copyMode) })
 	})
 
 	// The same demo with zstd and 64 KiB blocks: another compressor and

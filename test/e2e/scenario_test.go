@@ -71,19 +71,26 @@ func denies(profile string) bool { return profile == "strict" || profile == "non
 // live under /run and are gone at reboot.
 const runtimeMode = "runtime"
 
+// copyMode attaches with the default profile and --copy=copy: portabled
+// copies the profile drop-in too instead of linking it (portablectl(1)
+// --copy=), so the units must not depend on anything but their copies.
+const copyMode = "copy"
+
 func attachFlags(mode string) []string {
 	switch mode {
 	case "":
 		return nil
 	case runtimeMode:
 		return []string{"--runtime"}
+	case copyMode:
+		return []string{"--copy=copy"}
 	default:
 		return []string{"--profile=" + mode}
 	}
 }
 
 func profileOf(mode string) string {
-	if mode == "" || mode == runtimeMode {
+	if mode == "" || mode == runtimeMode || mode == copyMode {
 		return "default"
 	}
 	return mode
@@ -294,6 +301,15 @@ func (s service) checkAttached(t *testing.T, r *run, k, mode string) {
 			}
 			// The profile (a service.conf) is a drop-in of every attached
 			// service; timers and sockets get only 20-portable.conf.
+			if mode == copyMode {
+				// systemd 252's portablectl reports a copied file as
+				// "Copied SOURCE → DEST." and a linked one as "DEST →
+				// SOURCE" (as the other modes' check below expects).
+				assert.Contains(t, st.Stderr, "Copied /usr/lib/systemd/portable/profile/"+profileOf(mode)+
+					"/service.conf → "+dir+u+".d/10-profile.conf.",
+					"unit %s gets a copy of profile %s\n%s", u, profileOf(mode), st)
+				continue
+			}
 			assert.Contains(t, st.Stderr, dir+u+".d/10-profile.conf → /usr/lib/systemd/portable/profile/"+
 				profileOf(mode)+"/service.conf", "unit %s runs with profile %s\n%s", u, profileOf(mode), st)
 		}
