@@ -86,31 +86,9 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 	for start := 0; start < len(src); start += maxBlockSize {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := e.p.parseBlock(start, end)
-		block := src[start:end]
 		// The parser chose between candidate parses by their split
 		// (splitParts) and left it in e.p.parts.
-		//
-		// assumed are the repeat offsets the parse assumed, actual the
-		// decoder's: they differ once a part goes out raw or RLE, which
-		// carries no sequences and so changes no offset (section
-		// 3.1.1.5); the later parts are then recoded for the decoder.
-		assumed, actual := e.p.reps, e.p.reps
-		pos, si := 0, 0
-		for _, pt := range e.p.parts {
-			part := seqs[si:pt.seqEnd]
-			nextAssumed := assumed.after(part)
-			if actual != assumed {
-				actual.recode(part, assumed)
-			}
-			var compressed bool
-			dst, compressed = e.w.appendBlock(dst, block[pos:pt.end], part, end == len(src) && pt.end == len(block))
-			if compressed {
-				actual = actual.after(part)
-			}
-			assumed = nextAssumed
-			pos, si = pt.end, pt.seqEnd
-		}
-		e.p.reps = actual
+		dst, e.p.reps = e.w.writeParts(dst, src[start:end], seqs, e.p.parts, e.p.reps, e.p.reps, end == len(src))
 	}
 	return dst
 }
@@ -119,6 +97,32 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 // ends at byte end of the stretch and holds the sequences before seqEnd.
 type blockPart struct {
 	end, seqEnd int
+}
+
+// writeParts writes block, a parsed stretch holding seqs, as the blocks
+// parts name, the last one marked last if the frame ends there. The parse
+// assumed the repeat offsets assumed; actual are the decoder's, and it
+// returns the decoder's after the stretch. They differ once a part goes out
+// raw or RLE, which carries no sequences and so changes no offset (section
+// 3.1.1.5); the later parts are then recoded for the decoder, each match
+// keeping its distance.
+func (w *blockWriter) writeParts(dst, block []byte, seqs []Sequence, parts []blockPart, assumed, actual repeatOffsets, last bool) ([]byte, repeatOffsets) {
+	pos, si := 0, 0
+	for _, pt := range parts {
+		part := seqs[si:pt.seqEnd]
+		nextAssumed := assumed.after(part)
+		if actual != assumed {
+			actual.recode(part, assumed)
+		}
+		var compressed bool
+		dst, compressed = w.appendBlock(dst, block[pos:pt.end], part, last && pt.end == len(block))
+		if compressed {
+			actual = actual.after(part)
+		}
+		assumed = nextAssumed
+		pos, si = pt.end, pt.seqEnd
+	}
+	return dst, actual
 }
 
 const (

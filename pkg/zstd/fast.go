@@ -21,7 +21,7 @@ import (
 // The parse runs block by block (a sequence never crosses a block, section
 // 3.1.1.2.4) over a window that is the whole frame (single segment), and
 // each 128 KiB stretch is written (maybe as several smaller blocks, see
-// writeSplit) as soon as it is parsed, so that the repeat offsets the next
+// splitParts) as soon as it is parsed, so that the repeat offsets the next
 // stretch starts from are the decoder's.
 
 // FastOptions are the fast encoder's search settings.
@@ -104,8 +104,9 @@ type FastEncoder struct {
 	seqs      []Sequence
 	w         blockWriter
 	// dec are the decoder's repeat offsets after the blocks written so
-	// far, parsed the offsets the parse assumed there (see writeSplit).
-	dec, parsed repeatOffsets
+	// far; parts is the split of the stretch being written (splitParts).
+	dec   repeatOffsets
+	parts []blockPart
 }
 
 // NewFastEncoder returns a fast encoder with the given options.
@@ -143,52 +144,11 @@ func (f *FastEncoder) EncodeAll(dst, src []byte) []byte {
 	for start := 0; start < len(src); start += maxBlockSize {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := f.parseBlock(start, end, f.dec)
-		f.parsed = f.dec
 		block := src[start:end]
-		dst = f.writeSplit(dst, block, seqs, partCost(block, seqs), maxSplitDepth, end == len(src))
+		f.parts, _ = splitParts(f.parts[:0], block, seqs, 0, maxSplitDepth, partCost(block, seqs))
+		dst, f.dec = f.w.writeParts(dst, block, seqs, f.parts, f.dec, f.dec, end == len(src))
 	}
 	f.finish()
-	return dst
-}
-
-// writeSplit writes src, a parsed stretch holding seqs (estimated at cost
-// bytes by partCost), as one block or, where the estimate finds its two
-// halves smaller, as the halves, each split the same way up to depth more
-// times. The files packed into one squashfs block differ, and each block
-// brings its own Huffman and FSE tables (RFC 8878 section 3.1.1.2), so
-// tables for each half can pay for their description. The halves are cut
-// at the sequence boundary nearest the middle.
-func (f *FastEncoder) writeSplit(dst, src []byte, seqs []Sequence, cost float64, depth int, last bool) []byte {
-	if depth > 0 && len(seqs) >= 2 {
-		cut, mid := 0, 0
-		for ; cut < len(seqs)-1; cut++ {
-			n := mid + int(seqs[cut].LitLen+seqs[cut].MatchLen)
-			if n > len(src)/2 {
-				break
-			}
-			mid = n
-		}
-		if cut > 0 {
-			lc, rc := partCost(src[:mid], seqs[:cut]), partCost(src[mid:], seqs[cut:])
-			if lc+rc < cost {
-				dst = f.writeSplit(dst, src[:mid], seqs[:cut], lc, depth-1, false)
-				return f.writeSplit(dst, src[mid:], seqs[cut:], rc, depth-1, last)
-			}
-		}
-	}
-	// The parse assumed every earlier block compressed; a raw or RLE one
-	// carries no sequences and leaves the decoder's offsets as they were
-	// (section 3.1.1.5), so from there on the sequences are recoded for
-	// the decoder's offsets, each match keeping its distance.
-	parsedAfter := f.parsed.after(seqs)
-	if f.dec != f.parsed {
-		f.dec.recode(seqs, f.parsed)
-	}
-	dst, compressed := f.w.appendBlock(dst, src, seqs, last)
-	if compressed {
-		f.dec = f.dec.after(seqs)
-	}
-	f.parsed = parsedAfter
 	return dst
 }
 

@@ -157,7 +157,7 @@ func TestFastSplitAfterRawPart(t *testing.T) {
 }
 
 // TestFastRecodesForDecoderOffsets: when the parse assumed other repeat
-// offsets than the decoder has (as after a part written raw), writeSplit
+// offsets than the decoder has (as after a part written raw), writeParts
 // recodes the sequences so that every match keeps its distance. The
 // second stretch repeats with period 13, and the parse is told that 13 is
 // the most recent offset, so it codes its first match as repeat code 1,
@@ -174,16 +174,16 @@ func TestFastRecodesForDecoderOffsets(t *testing.T) {
 	frame := appendFrameHeader(nil, len(src))
 	f.dec = initialRepeats
 	seqs, _ := f.parseBlock(0, maxBlockSize, f.dec)
-	f.parsed = f.dec
-	frame = f.writeSplit(frame, src[:maxBlockSize], seqs, partCost(src[:maxBlockSize], seqs), maxSplitDepth, false)
+	parts, _ := splitParts(nil, src[:maxBlockSize], seqs, 0, maxSplitDepth, partCost(src[:maxBlockSize], seqs))
+	frame, f.dec = f.w.writeParts(frame, src[:maxBlockSize], seqs, parts, f.dec, f.dec, false)
 	require.NotEqual(t, uint32(13), f.dec[0])
 
 	assumed := repeatOffsets{13, 11, 17}
 	seqs, _ = f.parseBlock(maxBlockSize, len(src), assumed)
 	require.NotEmpty(t, seqs)
 	require.Equal(t, uint32(1), seqs[0].OffValue, "the parse should use the assumed offset")
-	f.parsed = assumed
-	frame = f.writeSplit(frame, src[maxBlockSize:], seqs, partCost(src[maxBlockSize:], seqs), maxSplitDepth, true)
+	parts, _ = splitParts(nil, src[maxBlockSize:], seqs, 0, maxSplitDepth, partCost(src[maxBlockSize:], seqs))
+	frame, _ = f.w.writeParts(frame, src[maxBlockSize:], seqs, parts, assumed, f.dec, true)
 	f.finish()
 
 	got, err := decodeKlauspost(t, frame)
