@@ -703,6 +703,104 @@ func TestNormalizeCounts(t *testing.T) {
 	}
 }
 
+// specDecodeTable builds the FSE decoding table of section 4.1.1 for norm:
+// each cell's symbol, the bits the decoder reads there and the baseline it
+// adds them to.
+func specDecodeTable(norm []int16, log uint8) (sym []int, nbBits []uint, baseline []uint32) {
+	size := 1 << log
+	sym = make([]int, size)
+	high := size - 1
+	for s, c := range norm {
+		if c == -1 {
+			sym[high] = s
+			high--
+		}
+	}
+	pos, step := 0, size>>1+size>>3+3
+	for s, c := range norm {
+		for range max(int(c), 0) {
+			sym[pos] = s
+			pos = (pos + step) % size
+			for pos > high {
+				pos = (pos + step) % size
+			}
+		}
+	}
+	seen := make([]int, len(norm))
+	nbBits, baseline = make([]uint, size), make([]uint32, size)
+	for cell, s := range sym {
+		n := max(int(norm[s]), 1) + seen[s]
+		seen[s]++
+		nbBits[cell] = uint(log) - uint(math.Floor(math.Log2(float64(n))))
+		baseline[cell] = uint32(n<<nbBits[cell] - size)
+	}
+	return sym, nbBits, baseline
+}
+
+// TestFSETransform checks the encoder's per-symbol transform against the
+// decoding table: from every state x the decoder must reach next, for every
+// symbol s, the step must go to a cell of s whose bit count is what the
+// encoder writes and whose baseline plus those low bits of x is x again.
+func TestFSETransform(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	check := func(tab *fseTable, norm []int16, log uint8) {
+		sym, nbBits, baseline := specDecodeTable(norm, log)
+		size := uint32(1) << log
+		for s, c := range norm {
+			if c == 0 {
+				continue
+			}
+			first := tab.firstState(uint8(s)) - size
+			require.Equal(t, s, sym[first], "first state of %d", s)
+			tt := tab.symTT[s]
+			for x := uint32(0); x < size; x++ {
+				state := x + size
+				k := uint(state+tt.deltaNbBits) >> 16
+				cell := uint32(tab.stateTable[int32(state>>k)+tt.deltaFindState]) - size
+				require.Equal(t, s, sym[cell], "symbol %d state %d", s, x)
+				require.Equal(t, nbBits[cell], k, "symbol %d state %d", s, x)
+				require.Equal(t, x, baseline[cell]+x&(1<<k-1), "symbol %d state %d", s, x)
+			}
+		}
+	}
+	for k := range predefinedTables {
+		tab := &predefinedTables[k]
+		check(tab, tab.norm[:tab.nsym], tab.log)
+	}
+	var rle fseTable
+	rle.buildRLE(7)
+	check(&rle, rle.norm[:rle.nsym], 0)
+	for iter := 0; iter < 200; iter++ {
+		nsym := 2 + rng.Intn(maxFSESymbol)
+		hist := make([]uint32, nsym)
+		total := uint32(0)
+		for s := range hist {
+			if rng.Intn(3) != 0 {
+				hist[s] = 1 + uint32(rng.ExpFloat64()*float64(1+rng.Intn(3000)))
+			}
+			total += hist[s]
+		}
+		hist[0]++
+		total++
+		log := uint8(minFSELog + rng.Intn(maxFSELog-minFSELog+1))
+		norm := make([]int16, nsym)
+		if !normalizeCounts(norm, hist, total, log) {
+			continue
+		}
+		if rng.Intn(2) == 0 {
+			// Turn some counts of 1 into the "less than 1" probability.
+			for s := range norm {
+				if norm[s] == 1 && rng.Intn(2) == 0 {
+					norm[s] = -1
+				}
+			}
+		}
+		var tab fseTable
+		tab.build(norm, log)
+		check(&tab, norm, log)
+	}
+}
+
 // FuzzBackendRoundTrip: any input, greedily parsed and written as one frame,
 // decodes to itself.
 func FuzzBackendRoundTrip(f *testing.F) {

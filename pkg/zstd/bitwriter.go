@@ -1,16 +1,13 @@
 package zstd
 
 // bitWriter accumulates bits least significant first and appends them to a
-// byte slice in little-endian order. That is the layout of both kinds of
-// zstd bitstream:
-//
-//   - the forward streams, such as FSE_Table_Description (RFC 8878 section
-//     4.1.1), which the decoder reads from the first byte on, lowest bit
-//     first; finish() ends them at the next byte boundary;
-//   - the backward streams (section 4.1, used by the sequences bitstream of
-//     section 3.1.1.3.2.2), which the decoder reads from the last byte
-//     back: the bits written last are read first. closeBackward() appends
-//     the single 1 bit that marks where the padding of the last byte ends.
+// byte slice in little-endian order, the layout of the forward streams such
+// as FSE_Table_Description (RFC 8878 section 4.1.1), which the decoder reads
+// from the first byte on, lowest bit first; finish() ends them at the next
+// byte boundary. (The backward sequences bitstream of section 3.1.1.3.2.2
+// has the same layout, read from the end; appendSequenceBitstream writes it
+// with its own accumulator, keeping it in registers and storing 8 bytes at a
+// time.)
 type bitWriter struct {
 	out []byte
 	acc uint64
@@ -49,12 +46,4 @@ func (b *bitWriter) finish() []byte {
 		}
 	}
 	return b.out
-}
-
-// closeBackward ends a backward stream: a 1 bit after the last data bit lets
-// the decoder find where the data starts in the final byte (section 4.1,
-// "the last byte ... contains the last bits plus a final 1 bit as padding").
-func (b *bitWriter) closeBackward() []byte {
-	b.addBits(1, 1)
-	return b.finish()
 }

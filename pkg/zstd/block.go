@@ -1,7 +1,9 @@
 package zstd
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/huff0"
 )
@@ -128,15 +130,32 @@ func appendBlockHeader(dst []byte, h uint32) []byte {
 // gatherLiterals appends the literals of src under seqs (each sequence's
 // LitLen bytes, then the bytes after the last match) and checks that the
 // sequences fit src and the code tables; a violation is a caller bug.
+//
+// Literal runs are mostly a few bytes long, too short to repay a call to
+// copy: runs of up to 16 bytes move as two 8-byte words, which may write up
+// to 16 bytes past the run's end, into room reserved for that and
+// overwritten by the next run.
 func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
+	p := len(dst)
+	dst = slices.Grow(dst, len(src)+16)
+	out := dst[:cap(dst)]
 	pos := 0
-	for i, s := range seqs {
+	for i := range seqs {
+		s := &seqs[i]
 		if s.MatchLen < minMatch || s.MatchLen > maxMatchLen || s.LitLen > maxLitLen || s.OffValue == 0 ||
 			uint64(pos)+uint64(s.LitLen)+uint64(s.MatchLen) > uint64(len(src)) {
-			panic(fmt.Sprintf("zstd: sequence %d %+v does not fit a block of %d bytes at %d", i, s, len(src), pos))
+			panic(fmt.Sprintf("zstd: sequence %d %+v does not fit a block of %d bytes at %d", i, *s, len(src), pos))
 		}
-		dst = append(dst, src[pos:pos+int(s.LitLen)]...)
-		pos += int(s.LitLen + s.MatchLen)
+		n := int(s.LitLen)
+		if n <= 16 && pos+16 <= len(src) {
+			binary.LittleEndian.PutUint64(out[p:], binary.LittleEndian.Uint64(src[pos:]))
+			binary.LittleEndian.PutUint64(out[p+8:], binary.LittleEndian.Uint64(src[pos+8:]))
+		} else {
+			copy(out[p:], src[pos:pos+n])
+		}
+		p += n
+		pos += n + int(s.MatchLen)
 	}
-	return append(dst, src[pos:]...)
+	p += copy(out[p:], src[pos:])
+	return out[:p]
 }

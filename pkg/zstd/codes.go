@@ -65,7 +65,14 @@ var (
 	mlCodeTable [128]uint8
 )
 
+// llExtraBitsPadded and mlExtraBitsPadded are llExtraBits and mlExtraBits
+// with codeHistSize entries, for lookups by masked code without bounds
+// checks in the bitstream loop.
+var llExtraBitsPadded, mlExtraBitsPadded [codeHistSize]uint8
+
 func init() {
+	copy(llExtraBitsPadded[:], llExtraBits[:])
+	copy(mlExtraBitsPadded[:], mlExtraBits[:])
 	for c := len(llBaseline) - 1; c >= 0; c-- {
 		for v := llBaseline[c]; v < uint32(len(llCodeTable)) && (c == len(llBaseline)-1 || v < llBaseline[c+1]); v++ {
 			llCodeTable[v] = uint8(c)

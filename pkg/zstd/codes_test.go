@@ -42,3 +42,27 @@ func TestCodeTablesAreContiguous(t *testing.T) {
 	require.Equal(t, uint32(maxLitLen), llBaseline[35]+1<<llExtraBits[35]-1)
 	require.Equal(t, uint32(maxMatchLen), mlBaseline[52]+1<<mlExtraBits[52]-1)
 }
+
+// TestExtraBitsAreLowBits: the bitstream writes a length's extra bits as
+// the low bits of the value (less minMatch for match lengths) and an
+// offset's as the value without its leading 1, which is right only if every
+// baseline with extra bits is a multiple of 1<<bits (RFC 8878 section
+// 3.1.1.3.2.1.1 tables).
+func TestExtraBitsAreLowBits(t *testing.T) {
+	for v := uint32(0); v <= maxLitLen; v++ {
+		c := llCode(v)
+		mask := uint32(1)<<llExtraBitsPadded[c] - 1
+		require.Equal(t, v-llBaseline[c], v&mask, "litLen %d", v)
+	}
+	for v := uint32(minMatch); v <= maxMatchLen; v++ {
+		c := mlCode(v)
+		mask := uint32(1)<<mlExtraBitsPadded[c] - 1
+		require.Equal(t, v-mlBaseline[c], (v-minMatch)&mask, "matchLen %d", v)
+	}
+	for c := range llExtraBits {
+		require.Equal(t, llExtraBits[c], llExtraBitsPadded[c])
+	}
+	for c := range mlExtraBits {
+		require.Equal(t, mlExtraBits[c], mlExtraBitsPadded[c])
+	}
+}

@@ -57,18 +57,33 @@ type fseTable struct {
 	// norm holds the normalized counts; -1 is the "less than 1" probability
 	// of section 4.1.1, which takes one cell at the end of the table.
 	norm [maxFSESymbol + 1]int16
-	// cells lists the decoder states of each symbol in increasing order,
-	// symbol s's from cellStart[s] on; count[s] of them.
-	cells     [1 << maxFSELog]uint16
-	cellStart [maxFSESymbol + 1]uint16
-	count     [maxFSESymbol + 1]uint16
-	// An emitted symbol s writes maxBits[s] bits if x+size >= threshold[s],
-	// else one fewer.
-	maxBits   [maxFSESymbol + 1]uint8
-	threshold [maxFSESymbol + 1]uint32
+	// The encoder keeps its state as x+size, x the decoder state, so that
+	// the number of bits to write and the next state come from shifts and
+	// one table load (the encoding transform of the FSE design).
+	// stateTable lists, symbol by symbol in increasing symbol order, the
+	// cells of each symbol in increasing cell order, each as cell+size:
+	// symbol s's k-th cell, reached from n = count(s)+k, sits at
+	// n + symTT[s].deltaFindState.
+	stateTable [1 << maxFSELog]uint16
+	// symTT has codeHistSize entries so that a code masked with
+	// codeHistSize-1 indexes it without a bounds check.
+	symTT [codeHistSize]fseSymbolTransform
 	// bitCost[s] is the approximate cost of s, log - log2(count), in
 	// 1/2^costShift bits; 0 when s cannot be coded.
 	bitCost [maxFSESymbol + 1]uint32
+}
+
+// fseSymbolTransform is what encoding one symbol s needs. s, with count c,
+// writes mb = log - floor(log2(c-1)) bits (log for c = 1) when the state
+// x+size is at least c<<mb, else mb-1: the decoder's cell value n =
+// (x+size) >> nb must land in [c, 2c). deltaNbBits = mb<<16 - c<<mb turns
+// that comparison into nb = (x+size+deltaNbBits) >> 16, as x+size < 2^16.
+// (For the one-cell table of RLE_Mode, log 0, the difference is negative;
+// the uint32 sum still wraps to 0 bits.) deltaFindState = first(s) - c
+// places n in stateTable.
+type fseSymbolTransform struct {
+	deltaNbBits    uint32
+	deltaFindState int32
 }
 
 // build fills t from a normalized distribution whose counts (with -1
@@ -102,35 +117,33 @@ func (t *fseTable) build(norm []int16, log uint8) {
 			}
 		}
 	}
-	start := uint16(0)
+	var next [maxFSESymbol + 1]uint16
+	start := 0
 	for s := 0; s <= maxFSESymbol; s++ {
 		c := int(t.norm[s])
 		if c == -1 {
 			c = 1
 		}
-		t.cellStart[s] = start
-		t.count[s] = uint16(c)
-		start += uint16(c)
+		next[s] = uint16(start)
+		t.symTT[s].deltaFindState = int32(start - c)
+		start += c
 		switch c {
 		case 0:
-			t.maxBits[s], t.threshold[s], t.bitCost[s] = 0, 0, 0
+			t.symTT[s].deltaNbBits = 0
+			t.bitCost[s] = 0
 		case 1:
 			// n is always 1: the decoder reads all log bits.
-			t.maxBits[s] = log
-			t.threshold[s] = uint32(size)
+			t.symTT[s].deltaNbBits = uint32(log)<<16 - uint32(size)
 			t.bitCost[s] = uint32(log) << costShift
 		default:
-			mb := log - uint8(bits.Len(uint(c-1))-1)
-			t.maxBits[s] = mb
-			t.threshold[s] = uint32(c) << mb
+			mb := uint32(log) - uint32(bits.Len(uint(c-1))-1)
+			t.symTT[s].deltaNbBits = mb<<16 - uint32(c)<<mb
 			t.bitCost[s] = uint32(log)<<costShift - log2Fix[c]
 		}
 	}
-	var next [maxFSESymbol + 1]uint16
-	copy(next[:], t.cellStart[:])
 	for cell := 0; cell < size; cell++ {
 		s := symOf[cell]
-		t.cells[next[s]] = uint16(cell)
+		t.stateTable[next[s]] = uint16(cell + size)
 		next[s]++
 	}
 }
@@ -164,35 +177,16 @@ func (t *fseTable) cost(hist []uint32) uint64 {
 	return c
 }
 
-// fseEncoder is one FSE state of the sequences bitstream.
-type fseEncoder struct {
-	t *fseTable
-	x uint32 // the decoder state the next decoded symbol starts from
-}
-
-// init sets the state for the symbol the decoder reads first from its
-// initial state (the last one the encoder handles). Any cell of s will do.
-func (e *fseEncoder) init(t *fseTable, s uint8) {
-	e.t = t
-	e.x = uint32(t.cells[t.cellStart[s]])
-}
-
-// encode emits the transition into state x from a cell of s.
-func (e *fseEncoder) encode(b *bitWriter, s uint8) {
-	t := e.t
-	xp := e.x + 1<<t.log
-	nb := t.maxBits[s]
-	if xp < t.threshold[s] {
-		nb--
+// firstState is the encoder state (cell+size) of s's first cell: the state
+// for the symbol the decoder reads first from its initial state (the last
+// one the encoder handles). Any cell of s would do; the first is the
+// format's choice here.
+func (t *fseTable) firstState(s uint8) uint32 {
+	c := int32(t.norm[s])
+	if c < 0 {
+		c = 1
 	}
-	b.addBits(uint64(xp), uint(nb))
-	n := xp >> nb
-	e.x = uint32(t.cells[uint32(t.cellStart[s])+n-uint32(t.count[s])])
-}
-
-// flush writes the state the decoder starts from (log bits).
-func (e *fseEncoder) flush(b *bitWriter) {
-	b.addBits(uint64(e.x), uint(e.t.log))
+	return uint32(t.stateTable[t.symTT[s].deltaFindState+c])
 }
 
 // normalizeCounts spreads 1<<log probability points over the symbols of hist

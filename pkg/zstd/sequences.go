@@ -1,6 +1,10 @@
 package zstd
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+)
 
 // Symbol_Compression_Modes values, RFC 8878 section 3.1.1.3.2.1.
 const (
@@ -65,10 +69,30 @@ func appendNumberOfSequences(dst []byte, n int) []byte {
 	}
 }
 
+// seqCodes is what the bitstream needs of one sequence: its literal-length,
+// offset and match-length codes (section 3.1.1.3.2.1.1) and its extra bits,
+// computed in one pass with the histograms. The extra bits of a value are
+// its low bits (less minMatch for match lengths): every baseline with extra
+// bits is a multiple of their range, and an offset code is the position of
+// the value's leading 1, which the bits leave out.
+type seqCodes struct {
+	ll, of, ml uint8
+	// lmBits is how many extra bits the literal and match lengths have;
+	// lmExtra holds them, the literal length's lowest (the decoder reads
+	// the match length's first from the backward stream).
+	lmBits  uint8
+	lmExtra uint32
+	ofExtra uint32 // of bits
+}
+
+// codeHistSize bounds every code (the largest is maxFSESymbol): indexing
+// a histogram of this size with code&(codeHistSize-1) needs no bounds check.
+const codeHistSize = 64
+
 // seqScratch holds the per-block working state of the sequences section.
 type seqScratch struct {
-	codes [numKinds][]uint8
-	hist  [numKinds][maxFSESymbol + 1]uint32
+	codes []seqCodes
+	hist  [numKinds][codeHistSize]uint32
 	// fresh holds each kind's new table when its mode is FSE or RLE.
 	fresh [numKinds]fseTable
 	use   [numKinds]*fseTable
@@ -88,18 +112,28 @@ func (w *blockWriter) appendSequences(dst []byte, seqs []Sequence) []byte {
 		return dst
 	}
 	sc := &w.seq
-	for k := range sc.codes {
-		sc.codes[k] = sc.codes[k][:0]
-		sc.hist[k] = [maxFSESymbol + 1]uint32{}
+	if cap(sc.codes) < n {
+		sc.codes = make([]seqCodes, n, max(n, 2*cap(sc.codes)))
 	}
-	for _, s := range seqs {
+	codes := sc.codes[:n]
+	sc.codes = codes
+	hll, hof, hml := &sc.hist[kindLL], &sc.hist[kindOF], &sc.hist[kindML]
+	*hll, *hof, *hml = [codeHistSize]uint32{}, [codeHistSize]uint32{}, [codeHistSize]uint32{}
+	for i := range codes {
+		s := &seqs[i]
 		ll, of, ml := llCode(s.LitLen), ofCode(s.OffValue), mlCode(s.MatchLen)
-		sc.codes[kindLL] = append(sc.codes[kindLL], ll)
-		sc.codes[kindOF] = append(sc.codes[kindOF], of)
-		sc.codes[kindML] = append(sc.codes[kindML], ml)
-		sc.hist[kindLL][ll]++
-		sc.hist[kindOF][of]++
-		sc.hist[kindML][ml]++
+		lb := llExtraBitsPadded[ll&(codeHistSize-1)]
+		mb := mlExtraBitsPadded[ml&(codeHistSize-1)]
+		// Field by field: a whole struct built first would be stored
+		// piecewise and then copied with wider loads, which stall.
+		c := &codes[i]
+		c.ll, c.of, c.ml = ll, of, ml
+		c.lmBits = lb + mb
+		c.lmExtra = s.LitLen&(1<<lb-1) | ((s.MatchLen-minMatch)&(1<<mb-1))<<(lb&31)
+		c.ofExtra = s.OffValue & (1<<(of&31) - 1)
+		hll[ll&(codeHistSize-1)]++
+		hof[of&(codeHistSize-1)]++
+		hml[ml&(codeHistSize-1)]++
 	}
 	modesAt := len(dst)
 	dst = append(dst, 0)
@@ -107,7 +141,7 @@ func (w *blockWriter) appendSequences(dst []byte, seqs []Sequence) []byte {
 		dst = w.appendTable(dst, k, uint32(n))
 	}
 	dst[modesAt] = sc.mode[kindLL]<<6 | sc.mode[kindOF]<<4 | sc.mode[kindML]<<2
-	return w.appendSequenceBitstream(dst, seqs)
+	return w.appendSequenceBitstream(dst, codes)
 }
 
 // appendTable picks the cheapest way to describe kind k's code
@@ -195,6 +229,21 @@ func (w *blockWriter) commitTables() {
 	w.prevValid = true
 }
 
+// maxSeqBits bounds the bits one sequence adds to the bitstream: the
+// three state updates (at most Accuracy_Log bits each: 9 for literal and
+// match lengths, 8 for offsets) and the extra bits (16 for literal and
+// match lengths, 31 for an offset code, section 3.1.1.3.2.1.1).
+const maxSeqBits = maxFSELog + maxOFLog + maxFSELog + 16 + 16 + maxOFSymbol
+
+// lowMask32[k] keeps the low k bits: a load instead of a variable shift,
+// which on amd64 competes for the one shift-count register.
+var lowMask32 = func() (m [32]uint32) {
+	for k := range m {
+		m[k] = 1<<k - 1
+	}
+	return m
+}()
+
 // appendSequenceBitstream writes the interleaved FSE bitstream of section
 // 3.1.1.3.2.2 backwards. The decoder reads the initial states (LL, OF, ML),
 // then for each sequence the offset, match-length and literal-length extra
@@ -202,31 +251,76 @@ func (w *blockWriter) commitTables() {
 // updates. Written in reverse: the last sequence's extra bits first, then
 // per earlier sequence the OF, ML, LL state transitions and its LL, ML, OF
 // extra bits, and finally the ML, OF, LL states.
-func (w *blockWriter) appendSequenceBitstream(dst []byte, seqs []Sequence) []byte {
-	sc := &w.seq
-	llc, ofc, mlc := sc.codes[kindLL], sc.codes[kindOF], sc.codes[kindML]
-	var b bitWriter
-	b.reset(dst)
-	var ll, of, ml fseEncoder
-	last := len(seqs) - 1
-	ll.init(sc.use[kindLL], llc[last])
-	of.init(sc.use[kindOF], ofc[last])
-	ml.init(sc.use[kindML], mlc[last])
-	extra := func(i int) {
-		s := &seqs[i]
-		b.addBits(uint64(s.LitLen-llBaseline[llc[i]]), uint(llExtraBits[llc[i]]))
-		b.addBits(uint64(s.MatchLen-mlBaseline[mlc[i]]), uint(mlExtraBits[mlc[i]]))
-		b.addBits(uint64(s.OffValue), uint(ofc[i]))
+//
+// The bits gather least significant first in a 64-bit accumulator, the
+// layout of a backward stream (section 4.1: read from the last byte back,
+// so the bits written last are read first). Whole bytes go out with one
+// 8-byte store into room reserved up front (maxSeqBits per sequence), twice
+// per sequence: before its OF extra bits and the OF and ML states (at most
+// 7 bits pending + 31 + 8 + 9 after them) and before the LL state and the
+// next sequence's LL and ML extra bits (7 + 9 + 16 + 16). Fewer than 64
+// bits are ever pending, so every shift count below is masked to its
+// range, which spares the compiler's handling of larger counts.
+func (w *blockWriter) appendSequenceBitstream(dst []byte, codes []seqCodes) []byte {
+	llT, ofT, mlT := w.seq.use[kindLL], w.seq.use[kindOF], w.seq.use[kindML]
+	pos := len(dst)
+	dst = slices.Grow(dst, len(codes)*((maxSeqBits+7)/8)+16)
+	buf := dst[:cap(dst)]
+	i := len(codes) - 1
+	c := &codes[i]
+	llState, ofState, mlState := llT.firstState(c.ll), ofT.firstState(c.of), mlT.firstState(c.ml)
+	acc := uint64(c.lmExtra)
+	nb := uint(c.lmBits)
+	for {
+		binary.LittleEndian.PutUint64(buf[pos:pos+8], acc)
+		pos += int(nb >> 3)
+		acc >>= nb & 56
+		nb &= 7
+		acc |= uint64(c.ofExtra) << (nb & 63)
+		nb += uint(c.of)
+		if i == 0 {
+			break
+		}
+		i--
+		c = &codes[i]
+		// One FSE step per stream, OF, ML, LL: the state's low bits, then
+		// the state of the cell that leads there (see fseSymbolTransform).
+		tt := ofT.symTT[c.of&(codeHistSize-1)]
+		k := uint(ofState+tt.deltaNbBits) >> 16
+		acc |= uint64(ofState&lowMask32[k&31]) << (nb & 63)
+		nb += k
+		ofState = uint32(ofT.stateTable[uint32(int32(ofState>>(k&31))+tt.deltaFindState)&(1<<maxFSELog-1)])
+		tt = mlT.symTT[c.ml&(codeHistSize-1)]
+		k = uint(mlState+tt.deltaNbBits) >> 16
+		acc |= uint64(mlState&lowMask32[k&31]) << (nb & 63)
+		nb += k
+		mlState = uint32(mlT.stateTable[uint32(int32(mlState>>(k&31))+tt.deltaFindState)&(1<<maxFSELog-1)])
+		binary.LittleEndian.PutUint64(buf[pos:pos+8], acc)
+		pos += int(nb >> 3)
+		acc >>= nb & 56
+		nb &= 7
+		tt = llT.symTT[c.ll&(codeHistSize-1)]
+		k = uint(llState+tt.deltaNbBits) >> 16
+		acc |= uint64(llState&lowMask32[k&31]) << (nb & 63)
+		nb += k
+		llState = uint32(llT.stateTable[uint32(int32(llState>>(k&31))+tt.deltaFindState)&(1<<maxFSELog-1)])
+		acc |= uint64(c.lmExtra) << (nb & 63)
+		nb += uint(c.lmBits)
 	}
-	extra(last)
-	for i := last - 1; i >= 0; i-- {
-		of.encode(&b, ofc[i])
-		ml.encode(&b, mlc[i])
-		ll.encode(&b, llc[i])
-		extra(i)
-	}
-	ml.flush(&b)
-	of.flush(&b)
-	ll.flush(&b)
-	return b.closeBackward()
+	binary.LittleEndian.PutUint64(buf[pos:pos+8], acc)
+	pos += int(nb >> 3)
+	acc >>= nb & 56
+	nb &= 7
+	// The initial states, ML first so that the decoder reads LL first,
+	// and the closing 1 bit of the backward stream (section 4.1).
+	acc |= uint64(mlState&lowMask32[mlT.log&31]) << nb
+	nb += uint(mlT.log)
+	acc |= uint64(ofState&lowMask32[ofT.log&31]) << nb
+	nb += uint(ofT.log)
+	acc |= uint64(llState&lowMask32[llT.log&31]) << nb
+	nb += uint(llT.log)
+	acc |= 1 << nb
+	nb++
+	binary.LittleEndian.PutUint64(buf[pos:pos+8], acc)
+	return buf[:pos+int(nb+7)>>3]
 }
