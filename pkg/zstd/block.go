@@ -34,9 +34,12 @@ type blockWriter struct {
 	huffNew *huff0.Scratch
 	litNew  []byte
 	// prev are the tables a Repeat_Mode refers to, valid once a compressed
-	// block with sequences has been written in this frame.
-	prev      [numKinds]fseTable
+	// block with sequences has been written in this frame: a predefined
+	// table, or one of tables[k] while w.seq.fresh[k] is the other, so that
+	// keeping a new table is swapping two pointers, not copying it.
+	prev      [numKinds]*fseTable
 	prevValid bool
+	tables    [numKinds][2]fseTable
 	seq       seqScratch
 	lits      []byte
 	sizeBuf   []byte
@@ -55,6 +58,9 @@ func (w *blockWriter) reset() {
 	var none huff0.Scratch
 	w.huff.TransferCTable(&none)
 	w.prevValid = false
+	for k := range w.seq.fresh {
+		w.prev[k], w.seq.fresh[k] = nil, &w.tables[k][0]
+	}
 }
 
 // appendBlock appends one whole block (3-byte Block_Header + content) for
@@ -129,7 +135,10 @@ func appendBlockHeader(dst []byte, h uint32) []byte {
 
 // gatherLiterals appends the literals of src under seqs (each sequence's
 // LitLen bytes, then the bytes after the last match) and checks that the
-// sequences fit src and the code tables; a violation is a caller bug.
+// sequences fit src and the code tables; a violation is a caller bug. In
+// the same pass over seqs it computes what appendSequences needs: each
+// sequence's codes and extra bits in w.seq.codes, and the histograms of
+// the codes.
 //
 // Literal runs are mostly a few bytes long, too short to repay a call to
 // copy: runs of up to 16 bytes move as two 8-byte words, which may write up
@@ -139,8 +148,16 @@ func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
 	p := len(dst)
 	dst = slices.Grow(dst, len(src)+16)
 	out := dst[:cap(dst)]
+	sc := &w.seq
+	if cap(sc.codes) < len(seqs) {
+		sc.codes = make([]seqCodes, len(seqs), max(len(seqs), 2*cap(sc.codes)))
+	}
+	codes := sc.codes[:len(seqs)]
+	sc.codes = codes
+	hll, hof, hml := &sc.hist[kindLL], &sc.hist[kindOF], &sc.hist[kindML]
+	*hll, *hof, *hml = [codeHistSize]uint32{}, [codeHistSize]uint32{}, [codeHistSize]uint32{}
 	pos := 0
-	for i := range seqs {
+	for i := range codes {
 		s := &seqs[i]
 		if s.MatchLen < minMatch || s.MatchLen > maxMatchLen || s.LitLen > maxLitLen || s.OffValue == 0 ||
 			uint64(pos)+uint64(s.LitLen)+uint64(s.MatchLen) > uint64(len(src)) {
@@ -155,6 +172,20 @@ func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
 		}
 		p += n
 		pos += n + int(s.MatchLen)
+
+		ll, of, ml := llCode(s.LitLen), ofCode(s.OffValue), mlCode(s.MatchLen)
+		lb := llExtraBitsPadded[ll&(codeHistSize-1)]
+		mb := mlExtraBitsPadded[ml&(codeHistSize-1)]
+		// Field by field: a whole struct built first would be stored
+		// piecewise and then copied with wider loads, which stall.
+		c := &codes[i]
+		c.ll, c.of, c.ml = ll, of, ml
+		c.lmBits = lb + mb
+		c.lmExtra = s.LitLen&lowMask32[lb&31] | ((s.MatchLen-minMatch)&lowMask32[mb&31])<<(lb&31)
+		c.ofExtra = s.OffValue & lowMask32[of&31]
+		hll[ll&(codeHistSize-1)]++
+		hof[of&(codeHistSize-1)]++
+		hml[ml&(codeHistSize-1)]++
 	}
 	p += copy(out[p:], src[pos:])
 	return out[:p]

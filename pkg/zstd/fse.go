@@ -65,9 +65,9 @@ type fseTable struct {
 	// symbol s's k-th cell, reached from n = count(s)+k, sits at
 	// n + symTT[s].deltaFindState.
 	stateTable [1 << maxFSELog]uint16
-	// symTT has codeHistSize entries so that a code masked with
-	// codeHistSize-1 indexes it without a bounds check.
-	symTT [codeHistSize]fseSymbolTransform
+	// symTT has an entry for every uint8, so that a code indexes it
+	// without a bounds check.
+	symTT [256]fseSymbolTransform
 	// bitCost[s] is the approximate cost of s, log - log2(count), in
 	// 1/2^costShift bits; 0 when s cannot be coded.
 	bitCost [maxFSESymbol + 1]uint32

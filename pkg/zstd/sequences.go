@@ -93,8 +93,9 @@ const codeHistSize = 64
 type seqScratch struct {
 	codes []seqCodes
 	hist  [numKinds][codeHistSize]uint32
-	// fresh holds each kind's new table when its mode is FSE or RLE.
-	fresh [numKinds]fseTable
+	// fresh holds each kind's new table when its mode is FSE or RLE: the
+	// one of w.tables[k] that w.prev[k] does not point to.
+	fresh [numKinds]*fseTable
 	use   [numKinds]*fseTable
 	mode  [numKinds]uint8
 	norm  [maxFSESymbol + 1]int16
@@ -103,8 +104,9 @@ type seqScratch struct {
 }
 
 // appendSequences writes the sequences section of seqs (section
-// 3.1.1.3.2). The tables chosen are left in w.seq.use and w.seq.mode for
-// commitTables once the block is known to be written compressed.
+// 3.1.1.3.2), whose codes and histograms gatherLiterals has just computed.
+// The tables chosen are left in w.seq.use and w.seq.mode for commitTables
+// once the block is known to be written compressed.
 func (w *blockWriter) appendSequences(dst []byte, seqs []Sequence) []byte {
 	n := len(seqs)
 	dst = appendNumberOfSequences(dst, n)
@@ -112,29 +114,7 @@ func (w *blockWriter) appendSequences(dst []byte, seqs []Sequence) []byte {
 		return dst
 	}
 	sc := &w.seq
-	if cap(sc.codes) < n {
-		sc.codes = make([]seqCodes, n, max(n, 2*cap(sc.codes)))
-	}
 	codes := sc.codes[:n]
-	sc.codes = codes
-	hll, hof, hml := &sc.hist[kindLL], &sc.hist[kindOF], &sc.hist[kindML]
-	*hll, *hof, *hml = [codeHistSize]uint32{}, [codeHistSize]uint32{}, [codeHistSize]uint32{}
-	for i := range codes {
-		s := &seqs[i]
-		ll, of, ml := llCode(s.LitLen), ofCode(s.OffValue), mlCode(s.MatchLen)
-		lb := llExtraBitsPadded[ll&(codeHistSize-1)]
-		mb := mlExtraBitsPadded[ml&(codeHistSize-1)]
-		// Field by field: a whole struct built first would be stored
-		// piecewise and then copied with wider loads, which stall.
-		c := &codes[i]
-		c.ll, c.of, c.ml = ll, of, ml
-		c.lmBits = lb + mb
-		c.lmExtra = s.LitLen&(1<<lb-1) | ((s.MatchLen-minMatch)&(1<<mb-1))<<(lb&31)
-		c.ofExtra = s.OffValue & (1<<(of&31) - 1)
-		hll[ll&(codeHistSize-1)]++
-		hof[of&(codeHistSize-1)]++
-		hml[ml&(codeHistSize-1)]++
-	}
 	modesAt := len(dst)
 	dst = append(dst, 0)
 	for k := 0; k < numKinds; k++ {
@@ -163,11 +143,11 @@ func (w *blockWriter) appendTable(dst []byte, k int, total uint32) []byte {
 		// One code: RLE_Mode costs a byte and no bits per sequence, unless
 		// the previous table is the same RLE one and can be repeated free.
 		if w.prevValid && w.prev[k].log == 0 && w.prev[k].covers(hist) {
-			sc.mode[k], sc.use[k] = modeRepeat, &w.prev[k]
+			sc.mode[k], sc.use[k] = modeRepeat, w.prev[k]
 			return dst
 		}
 		sc.fresh[k].buildRLE(uint8(lastSym))
-		sc.mode[k], sc.use[k] = modeRLE, &sc.fresh[k]
+		sc.mode[k], sc.use[k] = modeRLE, sc.fresh[k]
 		return append(dst, byte(lastSym))
 	}
 	const inf = ^uint64(0)
@@ -175,7 +155,7 @@ func (w *blockWriter) appendTable(dst []byte, k int, total uint32) []byte {
 	if t := &predefinedTables[k]; t.covers(hist) {
 		bestCost, bestMode = t.cost(hist), modePredefined
 	}
-	if t := &w.prev[k]; w.prevValid && t.covers(hist) {
+	if t := w.prev[k]; w.prevValid && t.covers(hist) {
 		if c := t.cost(hist); c < bestCost {
 			bestCost, bestMode = c, modeRepeat
 		}
@@ -207,11 +187,11 @@ func (w *blockWriter) appendTable(dst []byte, k int, total uint32) []byte {
 	case modePredefined:
 		sc.use[k] = &predefinedTables[k]
 	case modeRepeat:
-		sc.use[k] = &w.prev[k]
+		sc.use[k] = w.prev[k]
 	default:
 		norm := sc.best[:lastSym+1]
 		sc.fresh[k].build(norm, bestLog)
-		sc.use[k] = &sc.fresh[k]
+		sc.use[k] = sc.fresh[k]
 		dst = appendFSETableDescription(dst, norm, bestLog)
 	}
 	return dst
@@ -222,8 +202,18 @@ func (w *blockWriter) appendTable(dst []byte, k int, total uint32) []byte {
 func (w *blockWriter) commitTables() {
 	sc := &w.seq
 	for k := 0; k < numKinds; k++ {
-		if sc.mode[k] != modeRepeat {
-			w.prev[k] = *sc.use[k]
+		switch sc.mode[k] {
+		case modeRepeat:
+		case modePredefined:
+			w.prev[k] = &predefinedTables[k]
+		default:
+			// The new table was built in fresh[k]; the other of the
+			// kind's two tables is now free.
+			w.prev[k] = sc.fresh[k]
+			sc.fresh[k] = &w.tables[k][0]
+			if w.prev[k] == sc.fresh[k] {
+				sc.fresh[k] = &w.tables[k][1]
+			}
 		}
 	}
 	w.prevValid = true
@@ -285,12 +275,12 @@ func (w *blockWriter) appendSequenceBitstream(dst []byte, codes []seqCodes) []by
 		c = &codes[i]
 		// One FSE step per stream, OF, ML, LL: the state's low bits, then
 		// the state of the cell that leads there (see fseSymbolTransform).
-		tt := ofT.symTT[c.of&(codeHistSize-1)]
+		tt := ofT.symTT[c.of]
 		k := uint(ofState+tt.deltaNbBits) >> 16
 		acc |= uint64(ofState&lowMask32[k&31]) << (nb & 63)
 		nb += k
 		ofState = uint32(ofT.stateTable[uint32(int32(ofState>>(k&31))+tt.deltaFindState)&(1<<maxFSELog-1)])
-		tt = mlT.symTT[c.ml&(codeHistSize-1)]
+		tt = mlT.symTT[c.ml]
 		k = uint(mlState+tt.deltaNbBits) >> 16
 		acc |= uint64(mlState&lowMask32[k&31]) << (nb & 63)
 		nb += k
@@ -299,7 +289,7 @@ func (w *blockWriter) appendSequenceBitstream(dst []byte, codes []seqCodes) []by
 		pos += int(nb >> 3)
 		acc >>= nb & 56
 		nb &= 7
-		tt = llT.symTT[c.ll&(codeHistSize-1)]
+		tt = llT.symTT[c.ll]
 		k = uint(llState+tt.deltaNbBits) >> 16
 		acc |= uint64(llState&lowMask32[k&31]) << (nb & 63)
 		nb += k
