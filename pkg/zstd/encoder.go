@@ -87,7 +87,7 @@ func (e *Encoder) EncodeAll(dst, src []byte) []byte {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := e.p.parseBlock(start, end)
 		// The parser chose between candidate parses by their split
-		// (splitParts) and left it in e.p.parts.
+		// (blockSplitter) and left it in e.p.parts.
 		dst, e.p.reps = e.w.writeParts(dst, src[start:end], seqs, e.p.parts, e.p.reps, e.p.reps, end == len(src))
 	}
 	return dst
@@ -111,12 +111,18 @@ func (w *blockWriter) writeParts(dst, block []byte, seqs []Sequence, parts []blo
 	for _, pt := range parts {
 		part := seqs[si:pt.seqEnd]
 		nextAssumed := assumed.after(part)
-		if actual != assumed {
+		same := actual == assumed
+		if !same {
 			actual.recode(part, assumed)
 		}
 		var compressed bool
 		dst, compressed = w.appendBlock(dst, block[pos:pt.end], part, last && pt.end == len(block))
-		if compressed {
+		switch {
+		case compressed && same:
+			// The usual case: the part was parsed for the
+			// decoder's offsets, which end where the parse's do.
+			actual = nextAssumed
+		case compressed:
 			actual = actual.after(part)
 		}
 		assumed = nextAssumed
@@ -137,47 +143,105 @@ const (
 	partSymOverhead = 0.4
 )
 
-// splitParts appends the parts src (holding seqs) is best written as:
-// whole, or its two halves (cut at the sequence boundary nearest the
-// middle), each split the same way, whichever the estimate finds smaller.
-// Statistics change within a stretch (files differ), and a block's own
-// Huffman and FSE tables then fit each part better (section 3.1.1.2).
-// whole is partCost(src, seqs), known to the caller. It also returns the
-// estimated bytes of the parts, the cost the parser compares candidate
-// parses by.
-func splitParts(parts []blockPart, src []byte, seqs []Sequence, base, depth int, whole float64) ([]blockPart, float64) {
-	if depth > 0 && len(seqs) >= 2 {
-		pos, cut := 0, 0
-		for cut < len(seqs)-1 && pos+int(seqs[cut].LitLen+seqs[cut].MatchLen) <= len(src)/2 {
-			pos += int(seqs[cut].LitLen + seqs[cut].MatchLen)
-			cut++
-		}
-		if cut > 0 && cut < len(seqs) {
-			left, right := src[:pos], src[pos:]
-			lc, rc := partCost(left, seqs[:cut]), partCost(right, seqs[cut:])
-			if lc+rc < whole {
-				parts, lc = splitParts(parts, left, seqs[:cut], base, depth-1, lc)
-				n := len(parts)
-				parts, rc = splitParts(parts, right, seqs[cut:], base+pos, depth-1, rc)
-				for i := n; i < len(parts); i++ {
-					parts[i].seqEnd += cut
-				}
-				return parts, lc + rc
-			}
-		}
-	}
-	return append(parts, blockPart{end: base + len(src), seqEnd: len(seqs)}), whole
+// blockSplitter chooses the parts a parsed stretch is written as: whole,
+// or its two halves (cut at the sequence boundary nearest the middle), each
+// split the same way, whichever the estimate finds smaller. Statistics
+// change within a stretch (files differ), and a block's own Huffman and FSE
+// tables then fit each part better (section 3.1.1.2).
+//
+// The halving tree depends only on where the sequences end, so it is laid
+// out first; the statistics of its leaves are counted in one pass over the
+// stretch and every inner node's are the sum of its children's. Counting
+// each candidate half anew instead reads the stretch once per level (six
+// times at maxSplitDepth), which cost more than the parse at the low
+// levels. The estimates are the same integers and the same floating-point
+// sums either way, so the choice is too.
+type blockSplitter struct {
+	nodes []splitNode
 }
 
-// partCost estimates the bytes of a block holding src as seqs.
-func partCost(src []byte, seqs []Sequence) float64 {
-	var s symbolStats
-	s.add(src, seqs)
+// splitNode is a candidate part: src[start:end] holding seqs[s0:s1]; left
+// and right index its halves, or are -1.
+type splitNode struct {
+	start, end, s0, s1 int
+	left, right        int
+	stats              symbolStats
+	// extra is the raw extra bits of its sequences (section
+	// 3.1.1.3.2.1.1), an integer, so its sum over two halves is exact.
+	extra uint64
+}
+
+// split returns the parts src, parsed as seqs, is best written as (parts
+// is reused), and their estimated bytes, the cost the parser compares
+// candidate parses by.
+func (sp *blockSplitter) split(parts []blockPart, src []byte, seqs []Sequence) ([]blockPart, float64) {
+	sp.nodes = sp.nodes[:0]
+	sp.layout(seqs, 0, len(src), 0, len(seqs), maxSplitDepth)
+	// Children come after their parent: from the last node back, every
+	// node's halves are counted before it.
+	for i := len(sp.nodes) - 1; i >= 0; i-- {
+		n := &sp.nodes[i]
+		if n.left < 0 {
+			n.stats = symbolStats{}
+			n.stats.add(src[n.start:n.end], seqs[n.s0:n.s1])
+			n.extra = extraBits(seqs[n.s0:n.s1])
+			continue
+		}
+		l, r := &sp.nodes[n.left], &sp.nodes[n.right]
+		n.stats = l.stats
+		n.stats.merge(&r.stats)
+		n.extra = l.extra + r.extra
+	}
+	return sp.choose(parts, 0, sp.cost(0))
+}
+
+// layout appends the node for src[start:end] holding seqs[s0:s1] and, depth
+// allowing, its halves; it returns the node's index.
+func (sp *blockSplitter) layout(seqs []Sequence, start, end, s0, s1, depth int) int {
+	idx := len(sp.nodes)
+	sp.nodes = append(sp.nodes, splitNode{start: start, end: end, s0: s0, s1: s1, left: -1, right: -1})
+	if depth == 0 || s1-s0 < 2 {
+		return idx
+	}
+	pos, cut := start, s0
+	for cut < s1-1 && pos-start+int(seqs[cut].LitLen+seqs[cut].MatchLen) <= (end-start)/2 {
+		pos += int(seqs[cut].LitLen + seqs[cut].MatchLen)
+		cut++
+	}
+	if cut == s0 {
+		return idx
+	}
+	l := sp.layout(seqs, start, pos, s0, cut, depth-1)
+	r := sp.layout(seqs, pos, end, cut, s1, depth-1)
+	sp.nodes[idx].left, sp.nodes[idx].right = l, r
+	return idx
+}
+
+// choose appends node i's parts, given its cost whole, and returns their
+// cost.
+func (sp *blockSplitter) choose(parts []blockPart, i int, whole float64) ([]blockPart, float64) {
+	n := sp.nodes[i]
+	if n.left >= 0 {
+		lc, rc := sp.cost(n.left), sp.cost(n.right)
+		if lc+rc < whole {
+			parts, lc = sp.choose(parts, n.left, lc)
+			parts, rc = sp.choose(parts, n.right, rc)
+			return parts, lc + rc
+		}
+	}
+	return append(parts, blockPart{end: n.end, seqEnd: n.s1}), whole
+}
+
+// cost estimates the bytes of node i written as one block: its symbols'
+// entropy, raw extra bits and the overheads above.
+func (sp *blockSplitter) cost(i int) float64 {
+	n := &sp.nodes[i]
+	s := &n.stats
 	syms := 0
 	for _, c := range s.lit {
 		syms += boolInt(c > 0)
 	}
-	if len(seqs) > 0 {
+	if n.s1 > n.s0 {
 		for _, c := range s.ll {
 			syms += boolInt(c > 0)
 		}
@@ -188,7 +252,18 @@ func partCost(src []byte, seqs []Sequence) float64 {
 			syms += boolInt(c > 0)
 		}
 	}
-	return s.entropyBits(seqs)/8 + partOverhead + partSymOverhead*float64(syms)
+	bits := entropyBits(s.lit[:]) + entropyBits(s.ll[:]) + entropyBits(s.ml[:]) + entropyBits(s.of[:]) + float64(n.extra)
+	return bits/8 + partOverhead + partSymOverhead*float64(syms)
+}
+
+// extraBits sums the raw extra bits of seqs' literal-length, match-length
+// and offset codes.
+func extraBits(seqs []Sequence) uint64 {
+	var b uint64
+	for _, q := range seqs {
+		b += uint64(llExtraBits[llCode(q.LitLen)]) + uint64(mlExtraBits[mlCode(q.MatchLen)]) + uint64(ofCode(q.OffValue))
+	}
+	return b
 }
 
 func boolInt(b bool) int {

@@ -21,7 +21,7 @@ import (
 // The parse runs block by block (a sequence never crosses a block, section
 // 3.1.1.2.4) over a window that is the whole frame (single segment), and
 // each 128 KiB stretch is written (maybe as several smaller blocks, see
-// splitParts) as soon as it is parsed, so that the repeat offsets the next
+// blockSplitter) as soon as it is parsed, so that the repeat offsets the next
 // stretch starts from are the decoder's.
 
 // FastOptions are the fast encoder's search settings.
@@ -104,9 +104,10 @@ type FastEncoder struct {
 	seqs      []Sequence
 	w         blockWriter
 	// dec are the decoder's repeat offsets after the blocks written so
-	// far; parts is the split of the stretch being written (splitParts).
+	// far; parts is the split of the stretch being written (blockSplitter).
 	dec   repeatOffsets
 	parts []blockPart
+	split blockSplitter
 }
 
 // NewFastEncoder returns a fast encoder with the given options.
@@ -145,7 +146,7 @@ func (f *FastEncoder) EncodeAll(dst, src []byte) []byte {
 		end := min(start+maxBlockSize, len(src))
 		seqs, _ := f.parseBlock(start, end, f.dec)
 		block := src[start:end]
-		f.parts, _ = splitParts(f.parts[:0], block, seqs, 0, maxSplitDepth, partCost(block, seqs))
+		f.parts, _ = f.split.split(f.parts[:0], block, seqs)
 		dst, f.dec = f.w.writeParts(dst, block, seqs, f.parts, f.dec, f.dec, end == len(src))
 	}
 	f.finish()

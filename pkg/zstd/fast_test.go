@@ -174,7 +174,8 @@ func TestFastRecodesForDecoderOffsets(t *testing.T) {
 	frame := appendFrameHeader(nil, len(src))
 	f.dec = initialRepeats
 	seqs, _ := f.parseBlock(0, maxBlockSize, f.dec)
-	parts, _ := splitParts(nil, src[:maxBlockSize], seqs, 0, maxSplitDepth, partCost(src[:maxBlockSize], seqs))
+	var sp blockSplitter
+	parts, _ := sp.split(nil, src[:maxBlockSize], seqs)
 	frame, f.dec = f.w.writeParts(frame, src[:maxBlockSize], seqs, parts, f.dec, f.dec, false)
 	require.NotEqual(t, uint32(13), f.dec[0])
 
@@ -182,7 +183,7 @@ func TestFastRecodesForDecoderOffsets(t *testing.T) {
 	seqs, _ = f.parseBlock(maxBlockSize, len(src), assumed)
 	require.NotEmpty(t, seqs)
 	require.Equal(t, uint32(1), seqs[0].OffValue, "the parse should use the assumed offset")
-	parts, _ = splitParts(nil, src[maxBlockSize:], seqs, 0, maxSplitDepth, partCost(src[maxBlockSize:], seqs))
+	parts, _ = sp.split(nil, src[maxBlockSize:], seqs)
 	frame, _ = f.w.writeParts(frame, src[maxBlockSize:], seqs, parts, assumed, f.dec, true)
 	f.finish()
 

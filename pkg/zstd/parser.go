@@ -132,9 +132,10 @@ type parser struct {
 	seqs   []Sequence
 	// lseqs holds the candidate parse that lost (lazyPass's or the
 	// optimal one's), lparts its split; parts is the split of seqs, the
-	// blocks EncodeAll writes (encoder.go, splitParts).
+	// blocks EncodeAll writes (encoder.go, blockSplitter).
 	lseqs         []Sequence
 	parts, lparts []blockPart
+	split         blockSplitter
 
 	passes int
 	// rough makes a pass offer each match at its full length only: a
@@ -210,7 +211,7 @@ func (p *parser) parseBlock(start, end int) ([]Sequence, repeatOffsets) {
 	// the block takes whichever parse the block splitter estimates
 	// smaller, and its statistics price the next block.
 	var oc float64
-	p.parts, oc = splitParts(p.parts[:0], block, p.seqs, 0, maxSplitDepth, partCost(block, p.seqs))
+	p.parts, oc = p.split.split(p.parts[:0], block, p.seqs)
 	p.seqs, reps = p.tryLazy(start, end, block, reps, oc)
 	var s symbolStats
 	s.add(block, p.seqs)
@@ -347,7 +348,7 @@ func (p *parser) parsePass(start, end int, seqs []Sequence) ([]Sequence, repeatO
 func (p *parser) tryLazy(start, end int, block []byte, reps repeatOffsets, oc float64) ([]Sequence, repeatOffsets) {
 	var lc float64
 	lseqs, lreps := p.lazyPass(start, end, p.lseqs[:0])
-	p.lparts, lc = splitParts(p.lparts[:0], block, lseqs, 0, maxSplitDepth, partCost(block, lseqs))
+	p.lparts, lc = p.split.split(p.lparts[:0], block, lseqs)
 	if lc < oc {
 		p.seqs, lseqs = lseqs, p.seqs
 		p.parts, p.lparts = p.lparts, p.parts
@@ -362,7 +363,7 @@ func (p *parser) tryLazy(start, end int, block []byte, reps repeatOffsets, oc fl
 		var wreps repeatOffsets
 		lseqs, wreps = p.parsePass(start, end, lseqs[:0])
 		var wc float64
-		p.lparts, wc = splitParts(p.lparts[:0], block, lseqs, 0, maxSplitDepth, partCost(block, lseqs))
+		p.lparts, wc = p.split.split(p.lparts[:0], block, lseqs)
 		if wc < lc {
 			p.seqs, lseqs = lseqs, p.seqs
 			p.parts, p.lparts = p.lparts, p.parts
