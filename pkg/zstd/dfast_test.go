@@ -1,0 +1,266 @@
+package zstd
+
+import (
+	"bytes"
+	"math/rand"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// hashTestOptions cover both strategies, every minimum match, tiny tables
+// (collisions everywhere), the slowest and fastest skipping over
+// literals, and block splitting.
+var hashTestOptions = []HashOptions{
+	{MinMatch: 6, ShortLog: 14, StepLog: 6},
+	{MinMatch: 4, ShortLog: hashMinLog, StepLog: 4},
+	{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 17, StepLog: 8, Lazy: true},
+	{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Split: true},
+	{Double: true, MinMatch: 7, ShortLog: hashMinLog, LongLog: hashMinLog, StepLog: 10},
+}
+
+// hashTestInputs adds to the encoder's inputs a "copy soup": random bytes,
+// then pieces of 200-2000 bytes copied from random earlier places, so that
+// matches of new distances start anywhere, also shortly before a block's
+// end, and the input would let them run on past it.
+func hashTestInputs(t testing.TB) map[string][]byte {
+	in := encoderTestInputs(t)
+	rng := rand.New(rand.NewSource(11))
+	soup := make([]byte, 4096, 3*maxBlockSize)
+	rng.Read(soup)
+	for len(soup) < 3*maxBlockSize {
+		n := 200 + rng.Intn(1800)
+		from := rng.Intn(len(soup) - n)
+		soup = append(soup, soup[from:from+n]...)
+		soup = append(soup, byte(rng.Intn(256)))
+	}
+	in["soup"] = soup
+	return in
+}
+
+// TestHashReplay rebuilds every input from the parse's sequences alone,
+// resolving each Offset_Value with the test parser's own reading of RFC
+// 8878 section 3.1.1.5 (greedyRepeat): no sequence crosses a block, reaches
+// before the frame or is shorter than the format allows.
+func TestHashReplay(t *testing.T) {
+	for _, o := range hashTestOptions {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		for name, src := range hashTestInputs(t) {
+			t.Run(name, func(t *testing.T) {
+				ss, ls := e.reset(len(src))
+				defer func() { e.base += uint32(len(src)) + 1 }()
+				reps := initialRepeats
+				r := [3]uint32(initialRepeats)
+				var out []byte
+				for start := 0; start < len(src); start += maxBlockSize {
+					end := min(start+maxBlockSize, len(src))
+					seqs, after := e.parse(src, start, end, reps, ss, ls)
+					pos := start
+					for i, s := range seqs {
+						require.GreaterOrEqual(t, s.MatchLen, uint32(minMatch), "sequence %d", i)
+						out = append(out, src[pos:pos+int(s.LitLen)]...)
+						pos += int(s.LitLen)
+						var d uint32
+						d, r = greedyRepeat(r, s.LitLen, s.OffValue)
+						require.NotZero(t, d, "sequence %d", i)
+						require.LessOrEqual(t, int(d), len(out), "sequence %d reaches before the frame", i)
+						for k := uint32(0); k < s.MatchLen; k++ {
+							out = append(out, out[len(out)-int(d)])
+						}
+						pos += int(s.MatchLen)
+						require.LessOrEqual(t, pos, end, "sequence %d crosses the block end", i)
+					}
+					out = append(out, src[pos:end]...)
+					require.Equal(t, [3]uint32(after), r, "repeat offsets after block at %d", start)
+					reps = after
+				}
+				require.True(t, bytes.Equal(src, out), "%+v: replayed sequences differ from the input", o)
+			})
+		}
+	}
+}
+
+// TestHashRoundTrip decodes every frame with klauspost's decoder and the
+// zstd command (libzstd); neither shares code with this encoder.
+func TestHashRoundTrip(t *testing.T) {
+	in := hashTestInputs(t)
+	in["tiny"] = []byte("abcdefgh")
+	in["one"] = []byte{7}
+	in["empty"] = nil
+	var all, frames []byte
+	for _, o := range hashTestOptions {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		for name, src := range in {
+			frame := e.EncodeAll(nil, src)
+			got, err := decodeKlauspost(t, frame)
+			require.NoError(t, err, "%s %+v", name, o)
+			require.True(t, bytes.Equal(src, got), "%s %+v: decoded differently", name, o)
+			if name == "words" || name == "records" {
+				require.Less(t, len(frame), len(src)/3, "%s %+v", name, o)
+			}
+			all = append(all, src...)
+			frames = append(frames, frame...)
+		}
+	}
+	got, err := decodeCLI(t, frames)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
+}
+
+// TestHashRawBlockKeepsRepeats: records whose fields repeat at a fixed
+// distance, noise (a raw block), the records again: the third block's
+// repeat matches decode right only if the raw block did not advance the
+// repeat offsets.
+func TestHashRawBlockKeepsRepeats(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	noise := make([]byte, maxBlockSize)
+	rng.Read(noise)
+	var rec []byte
+	for len(rec) < maxBlockSize {
+		rec = append(rec, []byte("id="+strconv.Itoa(rng.Intn(1000))+" name=xyzzy value=")...)
+		rec = append(rec, noise[len(rec)%1000:len(rec)%1000+5]...)
+		rec = append(rec, '\n')
+	}
+	rec = rec[:maxBlockSize]
+	src := append(append(append([]byte{}, rec...), noise...), rec...)
+	for _, o := range hashTestOptions {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		frame := e.EncodeAll(nil, src)
+		got, err := decodeKlauspost(t, frame)
+		require.NoError(t, err, "%+v", o)
+		require.True(t, bytes.Equal(src, got), "%+v", o)
+		require.Less(t, len(frame), len(src)/2+len(noise)/2, "%+v", o)
+	}
+}
+
+// TestHashSecondRepeat: wherever a match ends more than 9 bytes before its
+// block's end and the second repeat offset would match 4 bytes there, the
+// next sequence takes it with no literals, coded as Offset_Value 1
+// (section 3.1.1.5): the encoder never leaves that cheap match behind.
+func TestHashSecondRepeat(t *testing.T) {
+	taken := 0
+	for _, o := range hashTestOptions {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		for name, src := range hashTestInputs(t) {
+			ss, ls := e.reset(len(src))
+			reps := initialRepeats
+			for start := 0; start < len(src); start += maxBlockSize {
+				end := min(start+maxBlockSize, len(src))
+				seqs, _ := e.parse(src, start, end, reps, ss, ls)
+				pos := start
+				for i, s := range seqs {
+					r, _ := greedyRepeat([3]uint32(reps), s.LitLen, s.OffValue)
+					reps = reps.next(s.OffValue, s.LitLen)
+					pos += int(s.LitLen + s.MatchLen)
+					d := int(reps[1])
+					if pos >= end-9 || d > pos || !bytes.Equal(src[pos:pos+4], src[pos-d:pos-d+4]) {
+						continue
+					}
+					require.Less(t, i+1, len(seqs), "%s %+v: block at %d ends in literals at %d", name, o, start, pos)
+					next := seqs[i+1]
+					require.Zero(t, next.LitLen, "%s %+v: sequence %d (distance %d)", name, o, i+1, r)
+					require.Equal(t, uint32(1), next.OffValue, "%s %+v: sequence %d", name, o, i+1)
+					taken++
+				}
+			}
+			e.base += uint32(len(src)) + 1
+		}
+	}
+	require.Greater(t, taken, 100)
+}
+
+// TestHashDeterministic: output depends only on the input and options, not
+// on what the encoder encoded before (stale slots of other calls, another
+// table shape); dst's contents are kept.
+func TestHashDeterministic(t *testing.T) {
+	in := encoderTestInputs(t)
+	for _, o := range hashTestOptions {
+		fresh, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		want := fresh.EncodeAll(nil, in["mixed"])
+		used, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		used.EncodeAll(nil, in["executable"])
+		used.EncodeAll(nil, in["mixed"][:3000])
+		used.EncodeAll(nil, []byte("short"))
+		got := used.EncodeAll([]byte("prefix"), in["mixed"])
+		require.Equal(t, "prefix", string(got[:6]))
+		require.Equal(t, want, got[6:], "%+v", o)
+	}
+}
+
+// TestHashBaseWrap: when the slots' base would pass 2^32 the tables start
+// empty again, and the output is a fresh encoder's, this call's and the
+// next one's.
+func TestHashBaseWrap(t *testing.T) {
+	in := encoderTestInputs(t)
+	for _, o := range hashTestOptions[1:3] {
+		fresh, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		want := fresh.EncodeAll(nil, in["mixed"])
+		wantSmall := fresh.EncodeAll(nil, in["words"][:5000])
+		used, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		used.EncodeAll(nil, in["executable"])
+		used.base = 1<<32 - 1 - uint32(len(in["mixed"]))/2
+		require.Equal(t, want, used.EncodeAll(nil, in["mixed"]), "%+v", o)
+		require.Less(t, used.base, uint32(1<<31), "base started again")
+		require.Equal(t, wantSmall, used.EncodeAll(nil, in["words"][:5000]), "%+v", o)
+		require.Equal(t, want, used.EncodeAll(nil, in["mixed"]), "%+v", o)
+	}
+}
+
+// TestHashDoubleIsSmaller: the long table finds matches the short one's
+// single slot lost, and splitting helps where statistics change, on the
+// executable (code, tables and strings).
+func TestHashDoubleIsSmaller(t *testing.T) {
+	src := encoderTestInputs(t)["executable"]
+	if len(src) < 200<<10 {
+		t.Skipf("the test binary is only %d bytes", len(src))
+	}
+	size := func(o HashOptions) int {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		return len(e.EncodeAll(nil, src))
+	}
+	single := size(HashOptions{MinMatch: 5, ShortLog: 16, StepLog: 8})
+	double := size(HashOptions{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 16, StepLog: 8})
+	split := size(HashOptions{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 16, StepLog: 8, Split: true})
+	require.Less(t, double, single)
+	require.Less(t, split, double)
+}
+
+func TestNewHashEncoderRejectsBadOptions(t *testing.T) {
+	for _, o := range []HashOptions{
+		{MinMatch: 3, ShortLog: 16, StepLog: 8},
+		{MinMatch: 8, ShortLog: 16, StepLog: 8},
+		{MinMatch: 5, ShortLog: hashMinLog - 1, StepLog: 8},
+		{MinMatch: 5, ShortLog: hashMaxLog + 1, StepLog: 8},
+		{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 0, StepLog: 8},
+		{MinMatch: 5, ShortLog: 16, StepLog: 3},
+		{MinMatch: 5, ShortLog: 16, StepLog: 11},
+	} {
+		_, err := NewHashEncoder(o)
+		require.ErrorIs(t, err, errOptions, "%+v", o)
+	}
+}
+
+func FuzzHashEncoder(f *testing.F) {
+	f.Add([]byte("abcabcabcabd"), uint8(0))
+	f.Add(bytes.Repeat([]byte("xyz"), 1000), uint8(1))
+	f.Add([]byte("a man a plan a canal panama, a man a plan"), uint8(2))
+	f.Add([]byte{}, uint8(3))
+	f.Add(bytes.Repeat([]byte{0, 1, 0, 1, 0, 2}, 50), uint8(4))
+	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
+		e, err := NewHashEncoder(hashTestOptions[int(which)%len(hashTestOptions)])
+		require.NoError(t, err)
+		got, err := decodeKlauspost(t, e.EncodeAll(nil, src))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(src, got))
+	})
+}
