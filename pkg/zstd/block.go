@@ -1,7 +1,6 @@
 package zstd
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -141,7 +140,7 @@ func appendBlockHeader(dst []byte, h uint32) []byte {
 // the codes.
 //
 // Literal runs are mostly a few bytes long, too short to repay a call to
-// copy: runs of up to 16 bytes move as two 8-byte words, which may write up
+// copy: runs of up to 16 bytes move as one 16-byte word, which may write up
 // to 16 bytes past the run's end, into room reserved for that and
 // overwritten by the next run.
 func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
@@ -155,7 +154,9 @@ func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
 	codes := sc.codes[:len(seqs)]
 	sc.codes = codes
 	hll, hof, hml := &sc.hist[kindLL], &sc.hist[kindOF], &sc.hist[kindML]
-	*hll, *hof, *hml = [codeHistSize]uint32{}, [codeHistSize]uint32{}, [codeHistSize]uint32{}
+	clear(hll[:])
+	clear(hof[:])
+	clear(hml[:])
 	pos := 0
 	for i := range codes {
 		s := &seqs[i]
@@ -165,17 +166,16 @@ func (w *blockWriter) gatherLiterals(dst, src []byte, seqs []Sequence) []byte {
 		}
 		n := int(s.LitLen)
 		if n <= 16 && pos+16 <= len(src) {
-			binary.LittleEndian.PutUint64(out[p:], binary.LittleEndian.Uint64(src[pos:]))
-			binary.LittleEndian.PutUint64(out[p+8:], binary.LittleEndian.Uint64(src[pos+8:]))
+			*(*[16]byte)(out[p:]) = *(*[16]byte)(src[pos:])
 		} else {
 			copy(out[p:], src[pos:pos+n])
 		}
 		p += n
 		pos += n + int(s.MatchLen)
 
-		ll, of, ml := llCode(s.LitLen), ofCode(s.OffValue), mlCode(s.MatchLen)
-		lb := llExtraBitsPadded[ll&(codeHistSize-1)]
-		mb := mlExtraBitsPadded[ml&(codeHistSize-1)]
+		ll, lb := llCodeBits(s.LitLen)
+		ml, mb := mlCodeBits(s.MatchLen)
+		of := ofCode(s.OffValue)
 		// Field by field: a whole struct built first would be stored
 		// piecewise and then copied with wider loads, which stall.
 		c := &codes[i]

@@ -65,14 +65,15 @@ var (
 	mlCodeTable [128]uint8
 )
 
-// llExtraBitsPadded and mlExtraBitsPadded are llExtraBits and mlExtraBits
-// with codeHistSize entries, for lookups by masked code without bounds
-// checks in the bitstream loop.
-var llExtraBitsPadded, mlExtraBitsPadded [codeHistSize]uint8
+// llCodeBitsTable and mlCodeBitsTable hold, for the same small values,
+// the code in the low byte and its number of extra bits in the high one:
+// one load for both where the bitstream needs them together.
+var (
+	llCodeBitsTable [64]uint16
+	mlCodeBitsTable [128]uint16
+)
 
 func init() {
-	copy(llExtraBitsPadded[:], llExtraBits[:])
-	copy(mlExtraBitsPadded[:], mlExtraBits[:])
 	for c := len(llBaseline) - 1; c >= 0; c-- {
 		for v := llBaseline[c]; v < uint32(len(llCodeTable)) && (c == len(llBaseline)-1 || v < llBaseline[c+1]); v++ {
 			llCodeTable[v] = uint8(c)
@@ -82,6 +83,12 @@ func init() {
 		for v := mlBaseline[c] - minMatch; v < uint32(len(mlCodeTable)) && (c == len(mlBaseline)-1 || v < mlBaseline[c+1]-minMatch); v++ {
 			mlCodeTable[v] = uint8(c)
 		}
+	}
+	for v, c := range llCodeTable {
+		llCodeBitsTable[v] = uint16(c) | uint16(llExtraBits[c])<<8
+	}
+	for v, c := range mlCodeTable {
+		mlCodeBitsTable[v] = uint16(c) | uint16(mlExtraBits[c])<<8
 	}
 }
 
@@ -102,6 +109,29 @@ func mlCode(matchLen uint32) uint8 {
 	}
 	// From 131 on (v >= 128), code 43 + k covers v in [128<<k, 256<<k).
 	return uint8(bits.Len32(v)) - 8 + 43
+}
+
+// llCodeBits returns llCode(litLen) and the code's number of extra bits.
+func llCodeBits(litLen uint32) (code, extra uint8) {
+	if litLen < uint32(len(llCodeBitsTable)) {
+		e := llCodeBitsTable[litLen]
+		return uint8(e), uint8(e >> 8)
+	}
+	// Codes 25..35 have 6..16 extra bits.
+	code = uint8(bits.Len32(litLen)) - 7 + 25
+	return code, code - 19
+}
+
+// mlCodeBits returns mlCode(matchLen) and the code's number of extra bits.
+func mlCodeBits(matchLen uint32) (code, extra uint8) {
+	v := matchLen - minMatch
+	if v < uint32(len(mlCodeBitsTable)) {
+		e := mlCodeBitsTable[v]
+		return uint8(e), uint8(e >> 8)
+	}
+	// Codes 43..52 have 7..16 extra bits.
+	code = uint8(bits.Len32(v)) - 8 + 43
+	return code, code - 36
 }
 
 // ofCode returns the offset code of an Offset_Value (>= 1): the value is

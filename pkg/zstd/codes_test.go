@@ -47,22 +47,19 @@ func TestCodeTablesAreContiguous(t *testing.T) {
 // the low bits of the value (less minMatch for match lengths) and an
 // offset's as the value without its leading 1, which is right only if every
 // baseline with extra bits is a multiple of 1<<bits (RFC 8878 section
-// 3.1.1.3.2.1.1 tables).
+// 3.1.1.3.2.1.1 tables). llCodeBits and mlCodeBits must agree with the
+// codes and the tables' extra bits.
 func TestExtraBitsAreLowBits(t *testing.T) {
 	for v := uint32(0); v <= maxLitLen; v++ {
-		c := llCode(v)
-		mask := uint32(1)<<llExtraBitsPadded[c] - 1
-		require.Equal(t, v-llBaseline[c], v&mask, "litLen %d", v)
+		c, nb := llCodeBits(v)
+		require.Equal(t, llCode(v), c, "litLen %d", v)
+		require.Equal(t, llExtraBits[c], nb, "litLen %d", v)
+		require.Equal(t, v-llBaseline[c], v&(1<<nb-1), "litLen %d", v)
 	}
 	for v := uint32(minMatch); v <= maxMatchLen; v++ {
-		c := mlCode(v)
-		mask := uint32(1)<<mlExtraBitsPadded[c] - 1
-		require.Equal(t, v-mlBaseline[c], (v-minMatch)&mask, "matchLen %d", v)
-	}
-	for c := range llExtraBits {
-		require.Equal(t, llExtraBits[c], llExtraBitsPadded[c])
-	}
-	for c := range mlExtraBits {
-		require.Equal(t, mlExtraBits[c], mlExtraBitsPadded[c])
+		c, nb := mlCodeBits(v)
+		require.Equal(t, mlCode(v), c, "matchLen %d", v)
+		require.Equal(t, mlExtraBits[c], nb, "matchLen %d", v)
+		require.Equal(t, v-mlBaseline[c], (v-minMatch)&(1<<nb-1), "matchLen %d", v)
 	}
 }
