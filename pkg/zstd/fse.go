@@ -196,9 +196,16 @@ func (t *fseTable) firstState(s uint8) uint32 {
 // so it starts from the proportional share and then moves single points
 // while that lowers the cost; when no single move helps the optimum is
 // reached. It returns false if 1<<log points cannot cover the symbols.
+//
+// The encoder runs this for every kind, every candidate Accuracy_Log and
+// every block, so the searches look only at the present symbols and keep
+// each one's gain (of one more point) and loss (of one point fewer) until
+// its count changes. Ties go to the lowest symbol.
 func normalizeCounts(norm []int16, hist []uint32, total uint32, log uint8) bool {
 	size := uint32(1) << log
 	sum := uint32(0)
+	var presentBuf [maxFSESymbol + 1]uint8
+	present := presentBuf[:0]
 	for s, h := range hist {
 		if h == 0 {
 			norm[s] = 0
@@ -207,72 +214,74 @@ func normalizeCounts(norm []int16, hist []uint32, total uint32, log uint8) bool 
 		n := max(uint32(uint64(h)*uint64(size)/uint64(total)), 1)
 		norm[s] = int16(n)
 		sum += n
+		present = append(present, uint8(s))
 	}
 	for s := len(hist); s < len(norm); s++ {
 		norm[s] = 0
 	}
-	// gain of one more point for s; loss of one point fewer.
-	gain := func(s int) uint64 {
-		n := norm[s]
-		if hist[s] == 0 || uint32(n) >= size {
-			return 0
+	// gain[i] and loss[i] are in the fixed-point bits of log2Fix, for
+	// symbol present[i]; canLose[i] says it has a point to spare.
+	var gain, loss [maxFSESymbol + 1]uint64
+	var canLose [maxFSESymbol + 1]bool
+	update := func(i int) {
+		s := present[i]
+		n, h := norm[s], uint64(hist[s])
+		gain[i] = 0
+		if uint32(n) < size {
+			gain[i] = h * uint64(log2Fix[n+1]-log2Fix[n])
 		}
-		return uint64(hist[s]) * uint64(log2Fix[n+1]-log2Fix[n])
+		canLose[i] = n > 1
+		if n > 1 {
+			loss[i] = h * uint64(log2Fix[n]-log2Fix[n-1])
+		}
 	}
-	loss := func(s int) (uint64, bool) {
-		n := norm[s]
-		if n <= 1 {
-			return 0, false
-		}
-		return uint64(hist[s]) * uint64(log2Fix[n]-log2Fix[n-1]), true
+	for i := range present {
+		update(i)
 	}
 	bestGain := func() int {
-		best, bg := -1, uint64(0)
-		for s := range hist {
-			if g := gain(s); hist[s] != 0 && (best < 0 || g > bg) {
-				best, bg = s, g
+		best := 0
+		for i := 1; i < len(present); i++ {
+			if gain[i] > gain[best] {
+				best = i
 			}
 		}
 		return best
 	}
 	leastLoss := func(except int) int {
-		best, bl := -1, uint64(0)
-		for s := range hist {
-			if s == except {
-				continue
-			}
-			if l, ok := loss(s); ok && (best < 0 || l < bl) {
-				best, bl = s, l
+		best := -1
+		for i := range present {
+			if canLose[i] && i != except && (best < 0 || loss[i] < loss[best]) {
+				best = i
 			}
 		}
 		return best
 	}
 	for sum > size {
-		s := leastLoss(-1)
-		if s < 0 {
+		i := leastLoss(-1)
+		if i < 0 {
 			return false
 		}
-		norm[s]--
+		norm[present[i]]--
 		sum--
+		update(i)
 	}
 	for sum < size {
-		s := bestGain()
-		norm[s]++
+		i := bestGain()
+		norm[present[i]]++
 		sum++
+		update(i)
 	}
 	// Swap points while a move lowers the cost (strictly, so it ends).
 	for iter := 0; iter < 4*int(size); iter++ {
 		a := bestGain()
 		b := leastLoss(a)
-		if a < 0 || b < 0 {
+		if b < 0 || gain[a] <= loss[b] {
 			break
 		}
-		l, _ := loss(b)
-		if gain(a) <= l {
-			break
-		}
-		norm[a]++
-		norm[b]--
+		norm[present[a]]++
+		norm[present[b]]--
+		update(a)
+		update(b)
 	}
 	return true
 }
