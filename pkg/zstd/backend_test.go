@@ -801,6 +801,124 @@ func TestFSETransform(t *testing.T) {
 	}
 }
 
+// TestSequenceBitstreamReference writes random sequences (lengths and
+// offsets up to their largest extra-bit widths) with random tables and
+// compares appendSequenceBitstream with a bit-at-a-time writer that follows
+// section 3.1.1.3.2.2's order and finds each FSE step by searching the
+// decoding table of section 4.1.1 (specDecodeTable).
+func TestSequenceBitstreamReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(12))
+	var w blockWriter
+	w.reset()
+	for iter := 0; iter < 300; iter++ {
+		n := 1 + rng.Intn(300)
+		seqs := make([]Sequence, n)
+		total := 0
+		for i := range seqs {
+			ll, ml := uint32(rng.Intn(20)), uint32(minMatch+rng.Intn(40))
+			if rng.Intn(8) == 0 {
+				ll = uint32(rng.Intn(maxLitLen + 1))
+			}
+			if rng.Intn(8) == 0 {
+				ml = minMatch + uint32(rng.Intn(maxMatchLen-minMatch+1))
+			}
+			seqs[i] = Sequence{LitLen: ll, MatchLen: ml, OffValue: 1 + uint32(rng.Int63n(1<<(1+rng.Intn(31))))}
+			if iter%5 == 0 && i > 0 {
+				seqs[i] = seqs[0] // one code per kind
+			}
+			total += int(seqs[i].LitLen + seqs[i].MatchLen)
+		}
+		src := make([]byte, total+rng.Intn(10))
+		w.lits = w.gatherLiterals(w.lits[:0], src, seqs)
+
+		// Random tables covering the codes, one per kind.
+		codeOf := [numKinds]func(s Sequence) uint8{
+			func(s Sequence) uint8 { return llCode(s.LitLen) },
+			func(s Sequence) uint8 { return ofCode(s.OffValue) },
+			func(s Sequence) uint8 { return mlCode(s.MatchLen) },
+		}
+		var tabs [numKinds]fseTable
+		var norms [numKinds][]int16
+		for k := range tabs {
+			hist := make([]uint32, kindMaxSymbol[k]+1)
+			for _, s := range seqs {
+				hist[codeOf[k](s)]++
+			}
+			for len(hist) > 1 && hist[len(hist)-1] == 0 {
+				hist = hist[:len(hist)-1]
+			}
+			norm := make([]int16, len(hist))
+			log := kindMaxLog[k] - uint8(rng.Intn(int(kindMaxLog[k]-minFSELog+1)))
+			for !normalizeCounts(norm, hist, uint32(n), log) {
+				log++ // more codes than cells
+			}
+			tabs[k].build(norm, log)
+			if hist[len(hist)-1] == uint32(n) && rng.Intn(2) == 0 {
+				// One code: the RLE_Mode table, Accuracy_Log 0.
+				tabs[k].buildRLE(uint8(len(hist) - 1))
+				norm = make([]int16, len(hist))
+				norm[len(hist)-1] = 1
+			}
+			norms[k] = norm
+			w.seq.use[k] = &tabs[k]
+		}
+		got := w.appendSequenceBitstream([]byte{0xEE}, w.seq.codes)
+		require.Equal(t, byte(0xEE), got[0])
+
+		// The reference.
+		var want []byte
+		nbits := 0
+		put := func(v uint64, nb int) {
+			for i := 0; i < nb; i++ {
+				if nbits%8 == 0 {
+					want = append(want, 0)
+				}
+				want[nbits/8] |= byte(v>>i&1) << (nbits % 8)
+				nbits++
+			}
+		}
+		extra := func(s Sequence) {
+			c := llCode(s.LitLen)
+			put(uint64(s.LitLen-llBaseline[c]), int(llExtraBits[c]))
+			c = mlCode(s.MatchLen)
+			put(uint64(s.MatchLen-mlBaseline[c]), int(mlExtraBits[c]))
+			c = ofCode(s.OffValue)
+			put(uint64(s.OffValue-1<<c), int(c))
+		}
+		var state [numKinds]uint32
+		var sym [numKinds][]int
+		var nbBits [numKinds][]uint
+		var base [numKinds][]uint32
+		for k := range tabs {
+			sym[k], nbBits[k], base[k] = specDecodeTable(norms[k], tabs[k].log)
+			state[k] = uint32(slices.Index(sym[k], int(codeOf[k](seqs[n-1]))))
+		}
+		extra(seqs[n-1])
+		for i := n - 2; i >= 0; i-- {
+			for _, k := range []int{kindOF, kindML, kindLL} {
+				s := int(codeOf[k](seqs[i]))
+				x := state[k]
+				found := false
+				for cell := range sym[k] {
+					if sym[k][cell] == s && base[k][cell] <= x && x < base[k][cell]+1<<nbBits[k][cell] {
+						put(uint64(x-base[k][cell]), int(nbBits[k][cell]))
+						state[k] = uint32(cell)
+						found = true
+						break
+					}
+				}
+				require.True(t, found, "no cell of %d reaches state %d", s, x)
+			}
+			extra(seqs[i])
+		}
+		for _, k := range []int{kindML, kindOF, kindLL} {
+			put(uint64(state[k]), int(tabs[k].log))
+		}
+		put(1, 1)
+		require.Equal(t, want, got[1:], "iteration %d, %d sequences", iter, n)
+	}
+}
+
 // FuzzBackendRoundTrip: any input, greedily parsed and written as one frame,
 // decodes to itself.
 func FuzzBackendRoundTrip(f *testing.F) {
