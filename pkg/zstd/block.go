@@ -32,6 +32,9 @@ type blockWriter struct {
 	// the literals coded with it.
 	huffNew *huff0.Scratch
 	litNew  []byte
+	// quick codes literals in one Huffman pass (appendLiterals), for
+	// encoders whose whole budget is a few times that pass.
+	quick bool
 	// prev are the tables a Repeat_Mode refers to, valid once a compressed
 	// block with sequences has been written in this frame: a predefined
 	// table, or one of tables[k] while w.seq.fresh[k] is the other, so that

@@ -35,10 +35,10 @@ type HashOptions struct {
 	// StepLog: after 2^StepLog literals without a match, the search
 	// steps over one more position at a time (4..10).
 	StepLog int
-	// Lazy looks one position past a match found by the tables for a
-	// longer one before taking it (libzstd's "lazy" idea over the same
-	// tables).
-	Lazy bool
+	// Lazy is how many positions past a match found by the tables are
+	// searched for a better one before it is taken (0..2; libzstd's
+	// "lazy" and "lazy2" ideas over the same tables). Double only.
+	Lazy int
 	// Split lets the entropy stage cut a block in parts with their own
 	// tables (blockSplitter), for a few percent more time.
 	Split bool
@@ -88,7 +88,9 @@ func NewHashEncoder(o HashOptions) (*HashEncoder, error) {
 	case o.StepLog < 4 || o.StepLog > 10:
 		return nil, fmt.Errorf("%w: step log %d not in 4..10", errOptions, o.StepLog)
 	}
-	return &HashEncoder{opts: o, base: 1, mmShift: uint(64 - 8*o.MinMatch)}, nil
+	e := &HashEncoder{opts: o, base: 1, mmShift: uint(64 - 8*o.MinMatch)}
+	e.w.quick = true
+	return e, nil
 }
 
 // EncodeAll appends to dst one single-segment frame holding src (RFC 8878
@@ -242,11 +244,12 @@ func (e *HashEncoder) parseDouble(src []byte, start, end int, reps repeatOffsets
 			ip += 2 + (ip-anchor)>>stepLog
 			continue
 		}
-		// Lazy: a longer match one byte on wins by the gain margin.
-		// At cur+1 the candidates were read before that position went
+		// Lazy: a longer match one (with Lazy 2, or two) bytes on wins
+		// by the gain margin, and the search goes on from there. At
+		// cur+1 the candidates were read before that position went
 		// into the tables; further on they are read here.
-		if lazy && mLen < hashLazyNice && ip+1 < ilimit {
-			p := ip + 1
+		for k := 1; k <= lazy && mLen < hashLazyNice && ip+k < ilimit; k++ {
+			p := ip + k
 			w, cl, cs := v1, cl1, cs1
 			if p != cur+1 {
 				w = binary.LittleEndian.Uint64(src[p:])
@@ -262,8 +265,13 @@ func (e *HashEncoder) parseDouble(src []byte, start, end int, reps repeatOffsets
 			} else if c = candidate(cs, base, w); c >= 0 {
 				l = 4 + commonLen(src, c+4, p+4, end-p-4)
 			}
-			if l > 0 && fastGain(l, uint32(p-c+3)) > fastGain(mLen, uint32(dist+3))+fastLazyMargin1 {
+			margin := fastLazyMargin1
+			if k == 2 {
+				margin = fastLazyMargin2
+			}
+			if l > 0 && fastGain(l, uint32(p-c+3)) > fastGain(mLen, uint32(dist+3))+margin {
 				ip, mLen, dist = p, l, p-c
+				k = 0
 			}
 		}
 		// Extend backwards over literals the match also covers.

@@ -15,7 +15,7 @@ import (
 var hashTestOptions = []HashOptions{
 	{MinMatch: 6, ShortLog: 14, StepLog: 6},
 	{MinMatch: 4, ShortLog: hashMinLog, StepLog: 4},
-	{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 17, StepLog: 8, Lazy: true},
+	{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 17, StepLog: 8, Lazy: 1},
 	{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Split: true},
 	{Double: true, MinMatch: 7, ShortLog: hashMinLog, LongLog: hashMinLog, StepLog: 10},
 }
@@ -263,4 +263,31 @@ func FuzzHashEncoder(f *testing.F) {
 		require.NoError(t, err)
 		require.True(t, bytes.Equal(src, got))
 	})
+}
+
+// TestHashQuickLiterals: the hash encoder's one-pass Huffman choice
+// (blockWriter.quick) reuses the previous table (Treeless_Literals_Block,
+// section 3.1.1.3.1.1) on blocks of the same kind of text and writes a new
+// one where the statistics change, and both decoders read the frame: the
+// decoder's previous table is the one the encoder assumed, also after a
+// raw block (noise) between.
+func TestHashQuickLiterals(t *testing.T) {
+	in := hashTestInputs(t)
+	rng := rand.New(rand.NewSource(14))
+	noise := make([]byte, maxBlockSize)
+	rng.Read(noise)
+	words := in["words"]
+	src := append(append(append(append([]byte{}, words...), noise...), words...), in["executable"]...)
+	e, err := NewHashEncoder(hashTestOptions[2])
+	require.NoError(t, err)
+	frame := e.EncodeAll(nil, src)
+	requireBothDecode(t, frame, src, "quick literals")
+	kinds := map[int]int{}
+	for _, b := range walkFrame(t, frame) {
+		if b.blockType == blockCompressed {
+			kinds[b.litType]++
+		}
+	}
+	require.Positive(t, kinds[litTreeless], "no block reused the previous table: %v", kinds)
+	require.Positive(t, kinds[litCompressed], "no block wrote a new table: %v", kinds)
 }

@@ -82,7 +82,8 @@ func allSame(b []byte) bool {
 
 // appendLiterals writes the literals section for lits, the smallest of Raw,
 // RLE and Huffman-coded, with a new table or Treeless with the table of the
-// previous compressed block; both Huffman ways are tried. It reports whether
+// previous compressed block; both Huffman ways are tried (with w.quick,
+// huff0's estimates pick one). It reports whether
 // the section carries a new Huffman table: the caller keeps w.huff's state
 // then, and otherwise puts back the state saved before (w.huffSaved), since
 // a decoder's previous table changes only through a Huffman_Tree_Description
@@ -94,7 +95,30 @@ func (w *blockWriter) appendLiterals(dst, lits []byte) ([]byte, bool) {
 		return append(dst, lits[0]), false
 	}
 	bestSize := rawRLELiteralsHeaderLen(n) + n
-	if n > 1 {
+	if n > 1 && w.quick {
+		// One Huffman pass: huff0's size estimates (a histogram and a
+		// table build, no coding) choose between the previous table
+		// and a new one, instead of both being tried; about half the
+		// literals' cost. A new table replaces huff0's previous one,
+		// which the caller puts back unless the block keeps it.
+		single := n <= maxSingleStreamLiterals
+		tableSz, dataSz, reuseSz, err := huff0.EstimateSizes(lits, w.huff)
+		if err == nil {
+			w.huff.Reuse = huff0.ReusePolicyNone
+			if reuseSz >= 0 && reuseSz <= tableSz+dataSz {
+				w.huff.Reuse = huff0.ReusePolicyMust
+			}
+			out, reused, err := w.huffmanCompress(lits, single)
+			if err == nil && huffmanLiteralsSize(single, n, len(out)) < bestSize {
+				mode := byte(litCompressed)
+				if reused {
+					mode = litTreeless
+				}
+				dst = appendHuffmanLiteralsHeader(dst, mode, single, n, len(out))
+				return append(dst, out...), !reused
+			}
+		}
+	} else if n > 1 {
 		single := n <= maxSingleStreamLiterals
 		// A new table first. ReusePolicyNone makes huff0 forget the
 		// previous table, which w.huffSaved still holds.
