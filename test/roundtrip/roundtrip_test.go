@@ -55,9 +55,10 @@ func TestRoundTrip(t *testing.T) {
 
 // TestRoundTripEncoders covers the encoders that the default settings of
 // TestRoundTrip do not reach: gzip and zstd pick a different encoder by level
-// (pkg/squashfs/compress gzip.go and zstd.go: klauspost's at the low levels,
-// pkg/deflate's lazy parse or pkg/zstd's fast parse in the middle, the
-// shortest-path parsers at the top) and xz has its fast mode. Each must
+// (pkg/squashfs/compress gzip.go and zstd.go: klauspost's gzip and pkg/zstd's
+// double-fast parse at the low levels, pkg/deflate's lazy parse or pkg/zstd's
+// fast parse in the middle, the shortest-path parsers at the top) and xz has
+// its fast mode. Each must
 // make blocks that the kernel's and squashfs-tools' decoders (zlib, libzstd,
 // liblzma) take, at 1 MiB blocks where a frame spans several zstd blocks.
 func TestRoundTripEncoders(t *testing.T) {

@@ -35,47 +35,44 @@ func init() {
 	})
 }
 
-// zstdCompressor encodes at one level with one of three encoders: the
-// pure-Go klauspost encoder (levels 1-5, mapped as
-// zstd.EncoderLevelFromZstd does), pkg/zstd's FastEncoder (greedy/lazy
-// parse, zstdFastLevels) or pkg/zstd's optimal Encoder (zstdOwnLevels).
-// Measured on the 128 MB bench tree (1 MiB blocks, 2 shared CPUs, CPU
-// seconds user+sys; mksquashfs with libzstd run in the same minutes):
+// zstdCompressor encodes at one level with one of pkg/zstd's three
+// encoders: the HashEncoder (double-fast parse, levels 1-5,
+// zstdHashLevels), the FastEncoder (greedy/lazy parse over hash rows,
+// zstdFastLevels) or the optimal Encoder (zstdOwnLevels). Measured on the
+// 128 MB sample of the bench tree (1 MiB blocks, 2 CPUs, CPU seconds
+// user+sys; mksquashfs with libzstd run in the same minutes):
 //
 //	level  ours bytes  CPU s  encoder      mksquashfs bytes  CPU s
-//	1      43929600    0.64   klauspost    44724224          0.54
-//	2      43929600    0.64   klauspost    42409984          0.62
-//	3      41209856    0.90   klauspost    40529920          0.71
-//	4      41209856    0.90   klauspost    40239104          0.87
-//	5      41209856    0.90   klauspost    39059456          1.09
-//	6      37138432    3.7    fast         38125568          1.39
-//	8      37138432    3.7    fast         37687296          1.83
-//	9      37138432    3.7    fast         37670912          2.21
-//	10     36904960    4.0    fast         37560320          2.36
-//	11     36716544    4.5    fast         37494784          3.60
-//	12     36581376    5.0    fast         37490688          3.63
-//	13     36474880    5.6    fast         37421056          8.67
-//	14     36335616    7.7    fast         37367808          8.94
-//	15     36335616    7.8    fast         37351424         12.20
-//	16     35213312   15.2    optimal      35971072         19.2
+//	1      39391232    0.97   hash         44724224          0.54
+//	2      39391232    0.97   hash         42409984          0.59
+//	3      39391232    0.97   hash         40529920          0.70
+//	4      39391232    0.97   hash         40239104          0.85
+//	5      39391232    0.97   hash         39059456          1.07
+//	6      37138432    3.2    fast         38125568          1.39
+//	9      37138432    3.3    fast         37670912          2.32
+//	10     36904960    3.7    fast         37560320          2.70
+//	11     36716544    4.1    fast         37494784          3.56
+//	12     36581376    4.8    fast         37490688          3.30
+//	13     36474880    5.1    fast         37421056          8.88
+//	14     36335616    7.0    fast         37367808         10.07
+//	15     36335616    7.1    fast         37351424         11.00
+//	16     35213312   16.0    optimal      35971072         19.5
 //
-// From level 6 on every level is smaller than mksquashfs's level 15, and
-// the first smaller mksquashfs level (16) takes at least 19 CPU s, so no
-// mksquashfs level is smaller in less time. The fast encoder is slower
-// than mksquashfs's levels 6-10, though, so levels 6-8 share level 9's
-// setting (a faster, larger one measured dominated by mksquashfs's 9-10),
-// and 15 shares 14's (the optimal parser's cheapest setting is larger and
-// slower). Levels 1-5 stay with klauspost, the fastest encoder at hand,
-// though mksquashfs's levels 2-5 are smaller in less time than ours 1-5:
-// our greedy parse plus entropy stage costs more than the whole of
-// libzstd's at those levels.
+// Levels 1-5 share one setting (see zstdHashLevels): mksquashfs's levels
+// 1-4 are faster and larger, 5 and up smaller and slower. From level 6 on
+// every level is smaller than mksquashfs's level 15, and the first smaller
+// mksquashfs level (16) takes at least 19 CPU s, so no mksquashfs level is
+// smaller in less time. The fast encoder is slower than mksquashfs's
+// levels 6-10, though, so levels 6-8 share level 9's setting (a faster,
+// larger one measured dominated by mksquashfs's 9-10), and 15 shares 14's
+// (the optimal parser's cheapest setting is larger and slower).
 //
 // The options record keeps the requested level, as mksquashfs would write
 // it; readers ignore it (zstd frames decode without it).
 //
-// Encoders are expensive (klauspost/compress v1.18.2: about 6 MB of tables
-// at 6-9, 2-3 MB below; pkg/zstd's optimal Encoder about 14 bytes per input
-// byte plus 5 MB, its FastEncoder 5 bytes per table entry), so each
+// Encoders are expensive (pkg/zstd's optimal Encoder about 14 bytes per
+// input byte plus 5 MB, its FastEncoder 5 bytes per table entry, its
+// HashEncoder 1 MiB of tables), so each
 // compressor keeps the encoders it made and reuses them: it holds as many
 // as Compress ever ran concurrently (the writer's worker count), no more.
 // Every kind starts from a clean state every call, so the output does not
@@ -94,9 +91,9 @@ type zstdEncoder interface {
 	encode(dst, src []byte) []byte
 }
 
-type klauspostZstd struct{ e *zstd.Encoder }
+type hashZstd struct{ e *ownzstd.HashEncoder }
 
-func (k klauspostZstd) encode(dst, src []byte) []byte { return k.e.EncodeAll(src, dst) }
+func (h hashZstd) encode(dst, src []byte) []byte { return h.e.EncodeAll(dst, src) }
 
 type fastZstd struct{ e *ownzstd.FastEncoder }
 
@@ -105,6 +102,41 @@ func (f fastZstd) encode(dst, src []byte) []byte { return f.e.EncodeAll(dst, src
 type optimalZstd struct{ e *ownzstd.Encoder }
 
 func (o optimalZstd) encode(dst, src []byte) []byte { return o.e.EncodeAll(dst, src) }
+
+// zstdHashLevels are pkg/zstd's HashEncoder settings for levels 1-5: the
+// double-fast parse (an 8-byte and a 4-byte hash table of 64 Ki entries)
+// with one position of lazy search. Measured on the 128 MB sample of the
+// bench tree (1 MiB blocks, 2 CPUs, least of three runs or the range of
+// four, mksquashfs in the same minutes):
+//
+//	setting                          bytes     wall s     CPU s
+//	fast, 5-byte hash, 32 Ki         42070016  0.40       0.73
+//	double-fast                      40165376  0.48       0.89
+//	double-fast, lazy (levels 1-5)   39391232  0.51-0.56  0.96-0.99
+//	double-fast, lazy2               39055360  0.56-0.62  1.06-1.09
+//	double-fast, lazy2, 128 Ki each  38793216  0.66-0.69
+//
+//	mksquashfs  3: 40529920 B  0.38-0.40 s   4: 40239104 B  0.45-0.52 s
+//	            5: 39059456 B  0.56-0.61 s   6: 38125568 B  0.70-0.78 s
+//
+// None of ours is as small as mksquashfs's level 3 in its time: the fast
+// parse ties it in time at 4 % more bytes, so it stands for no level. The
+// lazy double-fast parse is the one setting that no mksquashfs level
+// matches in both size and time with room to spare on other trees: 2 %
+// smaller than mksquashfs's 4 and 5-10 % faster than its 5. The others sit
+// on mksquashfs's own points (plain double-fast 0.2 % smaller than its 4
+// in its time, lazy2 its 5's size in its time, the larger tables 0.7 %
+// smaller than its 5 and 5 % faster than its 6), where a slightly
+// different tree tips them to dominated; so levels 1-5 share the lazy one.
+var zstdHashLevels = map[int]ownzstd.HashOptions{
+	1: zstdHashLazy,
+	2: zstdHashLazy,
+	3: zstdHashLazy,
+	4: zstdHashLazy,
+	5: zstdHashLazy,
+}
+
+var zstdHashLazy = ownzstd.HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: 1}
 
 // zstdOwnFrom is the first level encoded by pkg/zstd's optimal Encoder.
 const zstdOwnFrom = 16
@@ -235,20 +267,8 @@ func (z *zstdCompressor) getEncoder() (zstdEncoder, error) {
 		e, err := ownzstd.NewEncoder(zstdOwnLevels[z.level-zstdOwnFrom])
 		return optimalZstd{e}, err
 	}
-	// The window is capped at the block size (no single-segment frame
-	// needs more), which also bounds the encoder's history buffer.
-	window := maxBlockSize
-	if z.blockSize >= zstd.MinWindowSize && z.blockSize < maxBlockSize && z.blockSize&(z.blockSize-1) == 0 {
-		window = z.blockSize
-	}
-	e, err := zstd.NewWriter(nil,
-		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(z.level)),
-		zstd.WithEncoderCRC(false),
-		zstd.WithSingleSegment(true),
-		zstd.WithWindowSize(window),
-		zstd.WithEncoderConcurrency(1),
-	)
-	return klauspostZstd{e}, err
+	e, err := ownzstd.NewHashEncoder(zstdHashLevels[z.level])
+	return hashZstd{e}, err
 }
 
 func (z *zstdCompressor) putEncoder(enc zstdEncoder) {

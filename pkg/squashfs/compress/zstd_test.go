@@ -126,15 +126,16 @@ func TestZstdEveryLevelRoundTrips(t *testing.T) {
 		z := c.(*zstdCompressor)
 		require.Len(t, z.idle, 1, "level %d", level)
 		_, fast := zstdFastLevels[level]
+		_, hash := zstdHashLevels[level]
+		require.False(t, fast && hash, "level %d in two tables", level)
 		switch z.idle[0].(type) {
 		case fastZstd:
 			assert.True(t, fast, "level %d: fast encoder not in the table", level)
 		case optimalZstd:
-			assert.False(t, fast, "level %d", level)
+			assert.False(t, fast || hash, "level %d", level)
 			assert.GreaterOrEqual(t, level, zstdOwnFrom)
-		case klauspostZstd:
-			assert.False(t, fast, "level %d", level)
-			assert.Less(t, level, zstdOwnFrom)
+		case hashZstd:
+			assert.True(t, hash, "level %d: hash encoder not in the table", level)
 		default:
 			t.Fatalf("level %d: encoder %T", level, z.idle[0])
 		}
