@@ -3,6 +3,7 @@ package zstd
 import (
 	"bytes"
 	"math/rand"
+	"os"
 	"strconv"
 	"testing"
 
@@ -290,4 +291,48 @@ func TestHashQuickLiterals(t *testing.T) {
 	}
 	require.Positive(t, kinds[litTreeless], "no block reused the previous table: %v", kinds)
 	require.Positive(t, kinds[litCompressed], "no block wrote a new table: %v", kinds)
+}
+
+// hashMeasureOptions reads HASH_SINGLE, HASH_MM, HASH_SHORT, HASH_LONG,
+// HASH_STEP, HASH_LAZY and HASH_SPLIT over the levels' setting, for
+// tuning runs.
+func hashMeasureOptions(tb testing.TB) HashOptions {
+	o := HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: 1}
+	for name, field := range map[string]*int{"HASH_MM": &o.MinMatch, "HASH_SHORT": &o.ShortLog,
+		"HASH_LONG": &o.LongLog, "HASH_STEP": &o.StepLog, "HASH_LAZY": &o.Lazy} {
+		if s := os.Getenv(name); s != "" {
+			n, err := strconv.Atoi(s)
+			require.NoError(tb, err, name)
+			*field = n
+		}
+	}
+	o.Double = os.Getenv("HASH_SINGLE") == ""
+	o.Split = os.Getenv("HASH_SPLIT") != ""
+	return o
+}
+
+// BenchmarkHashTree encodes 24 one-MiB chunks of the benchmark tree (see
+// treeSample) and reports their total size and the CPU time per pass.
+func BenchmarkHashTree(b *testing.B) {
+	chunks := treeSample(b, 24)
+	e, err := NewHashEncoder(hashMeasureOptions(b))
+	require.NoError(b, err)
+	total := 0
+	for _, c := range chunks {
+		total += len(c)
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	var size int
+	var out []byte
+	cpu0 := processCPU(b)
+	for i := 0; i < b.N; i++ {
+		size = 0
+		for _, c := range chunks {
+			out = e.EncodeAll(out[:0], c)
+			size += len(out)
+		}
+	}
+	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(size), "bytes")
 }
