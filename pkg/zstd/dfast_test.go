@@ -297,7 +297,7 @@ func TestHashQuickLiterals(t *testing.T) {
 // HASH_STEP, HASH_LAZY and HASH_SPLIT over the levels' setting, for
 // tuning runs.
 func hashMeasureOptions(tb testing.TB) HashOptions {
-	o := HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: 1}
+	o := HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 15, StepLog: 8, Lazy: 1}
 	for name, field := range map[string]*int{"HASH_MM": &o.MinMatch, "HASH_SHORT": &o.ShortLog,
 		"HASH_LONG": &o.LongLog, "HASH_STEP": &o.StepLog, "HASH_LAZY": &o.Lazy} {
 		if s := os.Getenv(name); s != "" {

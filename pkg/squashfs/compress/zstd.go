@@ -43,11 +43,11 @@ func init() {
 // user+sys; mksquashfs with libzstd run in the same minutes):
 //
 //	level  ours bytes  CPU s  encoder      mksquashfs bytes  CPU s
-//	1      39391232    0.97   hash         44724224          0.54
-//	2      39391232    0.97   hash         42409984          0.59
-//	3      39391232    0.97   hash         40529920          0.70
-//	4      39391232    0.97   hash         40239104          0.85
-//	5      39391232    0.97   hash         39059456          1.07
+//	1      39706624    0.94   hash         44724224          0.54
+//	2      39706624    0.94   hash         42409984          0.59
+//	3      39706624    0.94   hash         40529920          0.70
+//	4      39706624    0.94   hash         40239104          0.86
+//	5      39706624    0.94   hash         39059456          1.07
 //	6      37138432    3.2    fast         38125568          1.39
 //	9      37138432    3.3    fast         37670912          2.32
 //	10     36904960    3.7    fast         37560320          2.70
@@ -104,30 +104,31 @@ type optimalZstd struct{ e *ownzstd.Encoder }
 func (o optimalZstd) encode(dst, src []byte) []byte { return o.e.EncodeAll(dst, src) }
 
 // zstdHashLevels are pkg/zstd's HashEncoder settings for levels 1-5: the
-// double-fast parse (an 8-byte and a 4-byte hash table of 64 Ki entries)
-// with one position of lazy search. Measured on the 128 MB sample of the
-// bench tree (1 MiB blocks, 2 CPUs, least of three runs or the range of
-// four, mksquashfs in the same minutes):
+// double-fast parse (an 8-byte hash table of 32 Ki entries and a 4-byte one
+// of 64 Ki) with one position of lazy search. Measured on the 128 MB sample
+// of the bench tree (1 MiB blocks, 2 CPUs, least of three runs, mksquashfs
+// in the same minutes):
 //
-//	setting                          bytes     wall s     CPU s
-//	fast, 5-byte hash, 32 Ki         42070016  0.40       0.73
-//	double-fast                      40165376  0.48       0.89
-//	double-fast, lazy (levels 1-5)   39391232  0.51-0.56  0.96-0.99
-//	double-fast, lazy2               39055360  0.56-0.62  1.06-1.09
-//	double-fast, lazy2, 128 Ki each  38793216  0.66-0.69
+//	setting                        bytes     wall s  CPU s
+//	fast, 5-byte hash, 32 Ki       42070016  0.40    0.72
+//	double-fast                    40554496  0.46    0.85
+//	double-fast, lazy (1-5)        39706624  0.50    0.94
+//	double-fast, lazy2             39391232  0.54    1.02
+//	double-fast, lazy2, 128 Ki     39030784  0.65    1.21
 //
-//	mksquashfs  3: 40529920 B  0.38-0.40 s   4: 40239104 B  0.45-0.52 s
-//	            5: 39059456 B  0.56-0.61 s   6: 38125568 B  0.70-0.78 s
+//	mksquashfs  3: 40529920 B  0.38 s   4: 40239104 B  0.45 s
+//	            5: 39059456 B  0.56 s   6: 38125568 B  0.70 s
 //
-// None of ours is as small as mksquashfs's level 3 in its time: the fast
-// parse ties it in time at 4 % more bytes, so it stands for no level. The
-// lazy double-fast parse is the one setting that no mksquashfs level
-// matches in both size and time with room to spare on other trees: 2 %
-// smaller than mksquashfs's 4 and 5-10 % faster than its 5. The others sit
-// on mksquashfs's own points (plain double-fast 0.2 % smaller than its 4
-// in its time, lazy2 its 5's size in its time, the larger tables 0.7 %
-// smaller than its 5 and 5 % faster than its 6), where a slightly
-// different tree tips them to dominated; so levels 1-5 share the lazy one.
+// None of ours is as small as mksquashfs's level 3 in its time, nor as its
+// 4 in its time, so none can stand for a level that is "as fast as theirs";
+// the fast and plain double-fast parses are dominated. The lazy parse is
+// the setting that no mksquashfs level matches in both size and time with
+// room to spare on other trees and machines: 1.3 % smaller than
+// mksquashfs's 4 and 11 % faster than its 5 (its wall time varied 0.56-0.61
+// s between runs, ours 0.50-0.54). lazy2 is 5 % faster than mksquashfs's 5
+// at 0.8 % more bytes, the larger tables 0.1 % smaller than its 5 in 7 %
+// less time than its 6: a slightly different tree or a busier machine tips
+// either to dominated. So levels 1-5 share the lazy one.
 var zstdHashLevels = map[int]ownzstd.HashOptions{
 	1: zstdHashLazy,
 	2: zstdHashLazy,
@@ -136,7 +137,7 @@ var zstdHashLevels = map[int]ownzstd.HashOptions{
 	5: zstdHashLazy,
 }
 
-var zstdHashLazy = ownzstd.HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: 1}
+var zstdHashLazy = ownzstd.HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 15, StepLog: 8, Lazy: 1}
 
 // zstdOwnFrom is the first level encoded by pkg/zstd's optimal Encoder.
 const zstdOwnFrom = 16
