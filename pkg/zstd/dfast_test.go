@@ -2,9 +2,9 @@ package zstd
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"os"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,10 +40,9 @@ func hashTestInputs(t testing.TB) map[string][]byte {
 	return in
 }
 
-// TestHashReplay rebuilds every input from the parse's sequences alone,
-// resolving each Offset_Value with the test parser's own reading of RFC
-// 8878 section 3.1.1.5 (greedyRepeat): no sequence crosses a block, reaches
-// before the frame or is shorter than the format allows.
+// TestHashReplay rebuilds every input from the parse's sequences alone
+// (replaySequences), and the parse's repeat offsets after each block must
+// be the replay's.
 func TestHashReplay(t *testing.T) {
 	for _, o := range hashTestOptions {
 		e, err := NewHashEncoder(o)
@@ -58,22 +57,7 @@ func TestHashReplay(t *testing.T) {
 				for start := 0; start < len(src); start += maxBlockSize {
 					end := min(start+maxBlockSize, len(src))
 					seqs, after := e.parse(src, start, end, reps, ss, ls)
-					pos := start
-					for i, s := range seqs {
-						require.GreaterOrEqual(t, s.MatchLen, uint32(minMatch), "sequence %d", i)
-						out = append(out, src[pos:pos+int(s.LitLen)]...)
-						pos += int(s.LitLen)
-						var d uint32
-						d, r = greedyRepeat(r, s.LitLen, s.OffValue)
-						require.NotZero(t, d, "sequence %d", i)
-						require.LessOrEqual(t, int(d), len(out), "sequence %d reaches before the frame", i)
-						for k := uint32(0); k < s.MatchLen; k++ {
-							out = append(out, out[len(out)-int(d)])
-						}
-						pos += int(s.MatchLen)
-						require.LessOrEqual(t, pos, end, "sequence %d crosses the block end", i)
-					}
-					out = append(out, src[pos:end]...)
+					out = replaySequences(t, src, start, end, seqs, &r, out)
 					require.Equal(t, [3]uint32(after), r, "repeat offsets after block at %d", start)
 					reps = after
 				}
@@ -83,59 +67,31 @@ func TestHashReplay(t *testing.T) {
 	}
 }
 
-// TestHashRoundTrip decodes every frame with klauspost's decoder and the
-// zstd command (libzstd); neither shares code with this encoder.
+// hashCodecs returns an encoder of every test setting.
+func hashCodecs(t *testing.T) []codec {
+	var codecs []codec
+	for _, o := range hashTestOptions {
+		e, err := NewHashEncoder(o)
+		require.NoError(t, err)
+		codecs = append(codecs, codec{fmt.Sprintf("%+v", o), e.EncodeAll})
+	}
+	return codecs
+}
+
+// TestHashRoundTrip: every setting's frames decode (requireRoundTrips),
+// also of inputs too short for a search.
 func TestHashRoundTrip(t *testing.T) {
 	in := hashTestInputs(t)
 	in["tiny"] = []byte("abcdefgh")
 	in["one"] = []byte{7}
 	in["empty"] = nil
-	var all, frames []byte
-	for _, o := range hashTestOptions {
-		e, err := NewHashEncoder(o)
-		require.NoError(t, err)
-		for name, src := range in {
-			frame := e.EncodeAll(nil, src)
-			got, err := decodeKlauspost(t, frame)
-			require.NoError(t, err, "%s %+v", name, o)
-			require.True(t, bytes.Equal(src, got), "%s %+v: decoded differently", name, o)
-			if name == "words" || name == "records" {
-				require.Less(t, len(frame), len(src)/3, "%s %+v", name, o)
-			}
-			all = append(all, src...)
-			frames = append(frames, frame...)
-		}
-	}
-	got, err := decodeCLI(t, frames)
-	require.NoError(t, err)
-	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
+	requireRoundTrips(t, hashCodecs(t), in)
 }
 
-// TestHashRawBlockKeepsRepeats: records whose fields repeat at a fixed
-// distance, noise (a raw block), the records again: the third block's
-// repeat matches decode right only if the raw block did not advance the
-// repeat offsets.
+// TestHashRawBlockKeepsRepeats: a block written raw between compressed ones
+// leaves the repeat offsets as the decoder has them.
 func TestHashRawBlockKeepsRepeats(t *testing.T) {
-	rng := rand.New(rand.NewSource(5))
-	noise := make([]byte, maxBlockSize)
-	rng.Read(noise)
-	var rec []byte
-	for len(rec) < maxBlockSize {
-		rec = append(rec, []byte("id="+strconv.Itoa(rng.Intn(1000))+" name=xyzzy value=")...)
-		rec = append(rec, noise[len(rec)%1000:len(rec)%1000+5]...)
-		rec = append(rec, '\n')
-	}
-	rec = rec[:maxBlockSize]
-	src := append(append(append([]byte{}, rec...), noise...), rec...)
-	for _, o := range hashTestOptions {
-		e, err := NewHashEncoder(o)
-		require.NoError(t, err)
-		frame := e.EncodeAll(nil, src)
-		got, err := decodeKlauspost(t, frame)
-		require.NoError(t, err, "%+v", o)
-		require.True(t, bytes.Equal(src, got), "%+v", o)
-		require.Less(t, len(frame), len(src)/2+len(noise)/2, "%+v", o)
-	}
+	requireRawBlockKeepsRepeats(t, hashCodecs(t))
 }
 
 // TestHashSecondRepeat: wherever a match ends more than 9 bytes before its
@@ -252,11 +208,7 @@ func TestNewHashEncoderRejectsBadOptions(t *testing.T) {
 }
 
 func FuzzHashEncoder(f *testing.F) {
-	f.Add([]byte("abcabcabcabd"), uint8(0))
-	f.Add(bytes.Repeat([]byte("xyz"), 1000), uint8(1))
-	f.Add([]byte("a man a plan a canal panama, a man a plan"), uint8(2))
-	f.Add([]byte{}, uint8(3))
-	f.Add(bytes.Repeat([]byte{0, 1, 0, 1, 0, 2}, 50), uint8(4))
+	addEncoderSeeds(f)
 	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
 		e, err := NewHashEncoder(hashTestOptions[int(which)%len(hashTestOptions)])
 		require.NoError(t, err)
@@ -294,45 +246,20 @@ func TestHashQuickLiterals(t *testing.T) {
 }
 
 // hashMeasureOptions reads HASH_SINGLE, HASH_MM, HASH_SHORT, HASH_LONG,
-// HASH_STEP, HASH_LAZY and HASH_SPLIT over the levels' setting, for
-// tuning runs.
+// HASH_STEP, HASH_LAZY and HASH_SPLIT over the levels' setting.
 func hashMeasureOptions(tb testing.TB) HashOptions {
 	o := HashOptions{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 15, StepLog: 8, Lazy: 1}
-	for name, field := range map[string]*int{"HASH_MM": &o.MinMatch, "HASH_SHORT": &o.ShortLog,
-		"HASH_LONG": &o.LongLog, "HASH_STEP": &o.StepLog, "HASH_LAZY": &o.Lazy} {
-		if s := os.Getenv(name); s != "" {
-			n, err := strconv.Atoi(s)
-			require.NoError(tb, err, name)
-			*field = n
-		}
-	}
+	envInts(tb, map[string]*int{"HASH_MM": &o.MinMatch, "HASH_SHORT": &o.ShortLog,
+		"HASH_LONG": &o.LongLog, "HASH_STEP": &o.StepLog, "HASH_LAZY": &o.Lazy})
 	o.Double = os.Getenv("HASH_SINGLE") == ""
 	o.Split = os.Getenv("HASH_SPLIT") != ""
 	return o
 }
 
-// BenchmarkHashTree encodes 24 one-MiB chunks of the benchmark tree (see
-// treeSample) and reports their total size and the CPU time per pass.
+// BenchmarkHashTree measures the hash encoder on 24 MiB of the tree, the
+// tuning tool behind zstd levels 1-5.
 func BenchmarkHashTree(b *testing.B) {
-	chunks := treeSample(b, 24)
 	e, err := NewHashEncoder(hashMeasureOptions(b))
 	require.NoError(b, err)
-	total := 0
-	for _, c := range chunks {
-		total += len(c)
-	}
-	b.SetBytes(int64(total))
-	b.ResetTimer()
-	var size int
-	var out []byte
-	cpu0 := processCPU(b)
-	for i := 0; i < b.N; i++ {
-		size = 0
-		for _, c := range chunks {
-			out = e.EncodeAll(out[:0], c)
-			size += len(out)
-		}
-	}
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-	b.ReportMetric(float64(size), "bytes")
+	measureTree(b, 24, e.EncodeAll)
 }

@@ -2,6 +2,7 @@ package zstd
 
 import (
 	"bytes"
+	"fmt"
 	"math/rand"
 	"os"
 	"strconv"
@@ -24,10 +25,35 @@ var fastTestOptions = []FastOptions{
 	{MinMatch: 4, Depth: 64, Lazy: 2, NiceLen: 1024, HashLog: 12},
 }
 
+// replaySequences appends to out what block src[start:end] decodes to from
+// seqs: each sequence's literals from src, its match copied from out at the
+// distance its Offset_Value names by an independent reading of RFC 8878
+// section 3.1.1.5 (greedyRepeat, the test parser's; r holds the repeat
+// offsets and is updated). No sequence may be shorter than the format
+// allows, reach before the frame or cross the block's end.
+func replaySequences(t *testing.T, src []byte, start, end int, seqs []Sequence, r *[3]uint32, out []byte) []byte {
+	t.Helper()
+	pos := start
+	for i, s := range seqs {
+		require.GreaterOrEqual(t, s.MatchLen, uint32(minMatch), "sequence %d", i)
+		out = append(out, src[pos:pos+int(s.LitLen)]...)
+		pos += int(s.LitLen)
+		var d uint32
+		d, *r = greedyRepeat(*r, s.LitLen, s.OffValue)
+		require.NotZero(t, d, "sequence %d", i)
+		require.LessOrEqual(t, int(d), len(out), "sequence %d reaches before the frame", i)
+		for k := uint32(0); k < s.MatchLen; k++ {
+			out = append(out, out[len(out)-int(d)])
+		}
+		pos += int(s.MatchLen)
+		require.LessOrEqual(t, pos, end, "sequence %d crosses the block end", i)
+	}
+	return append(out, src[pos:end]...)
+}
+
 // replayFrameSequences parses src block by block as EncodeAll does (as if
 // every block were written compressed) and rebuilds the input from the
-// sequences alone, resolving each Offset_Value with an independent reading
-// of RFC 8878 section 3.1.1.5 (greedyRepeat, the test parser's).
+// sequences alone (replaySequences).
 func replayFrameSequences(t *testing.T, f *FastEncoder, src []byte) {
 	t.Helper()
 	f.reset(src)
@@ -38,22 +64,7 @@ func replayFrameSequences(t *testing.T, f *FastEncoder, src []byte) {
 	for start := 0; start < len(src); start += maxBlockSize {
 		end := min(start+maxBlockSize, len(src))
 		seqs, after := f.parseBlock(start, end, reps)
-		pos := start
-		for i, s := range seqs {
-			require.GreaterOrEqual(t, s.MatchLen, uint32(minMatch), "sequence %d", i)
-			out = append(out, src[pos:pos+int(s.LitLen)]...)
-			pos += int(s.LitLen)
-			var d uint32
-			d, r = greedyRepeat(r, s.LitLen, s.OffValue)
-			require.NotZero(t, d, "sequence %d", i)
-			require.LessOrEqual(t, int(d), len(out), "sequence %d reaches before the frame", i)
-			for k := uint32(0); k < s.MatchLen; k++ {
-				out = append(out, out[len(out)-int(d)])
-			}
-			pos += int(s.MatchLen)
-			require.LessOrEqual(t, pos, end, "sequence %d crosses the block end", i)
-		}
-		out = append(out, src[pos:end]...)
+		out = replaySequences(t, src, start, end, seqs, &r, out)
 		require.Equal(t, [3]uint32(after), r, "repeat offsets after block at %d", start)
 		reps = after
 	}
@@ -74,21 +85,27 @@ func TestFastReplay(t *testing.T) {
 	}
 }
 
-// TestFastRoundTrip decodes every frame with klauspost's decoder and the
-// zstd command (libzstd); neither shares code with this encoder.
-func TestFastRoundTrip(t *testing.T) {
-	in := encoderTestInputs(t)
+// codec is one configured encoder under test, named in messages.
+type codec struct {
+	name   string
+	encode func(dst, src []byte) []byte
+}
+
+// requireRoundTrips encodes every input with every encoder and decodes the
+// frames with klauspost's decoder one by one and with the zstd command
+// (libzstd) all together; neither shares code with the encoders. Text
+// (the "words" and "records" inputs) must shrink to a third.
+func requireRoundTrips(t *testing.T, codecs []codec, in map[string][]byte) {
+	t.Helper()
 	var all, frames []byte
-	for _, o := range fastTestOptions {
-		f, err := NewFastEncoder(o)
-		require.NoError(t, err)
+	for _, c := range codecs {
 		for name, src := range in {
-			frame := f.EncodeAll(nil, src)
+			frame := c.encode(nil, src)
 			got, err := decodeKlauspost(t, frame)
-			require.NoError(t, err, "%s %+v", name, o)
-			require.True(t, bytes.Equal(src, got), "%s %+v: decoded differently", name, o)
+			require.NoError(t, err, "%s %s", name, c.name)
+			require.True(t, bytes.Equal(src, got), "%s %s: decoded differently", name, c.name)
 			if name == "words" || name == "records" {
-				require.Less(t, len(frame), len(src)/3, "%s %+v", name, o)
+				require.Less(t, len(frame), len(src)/3, "%s %s", name, c.name)
 			}
 			all = append(all, src...)
 			frames = append(frames, frame...)
@@ -99,14 +116,30 @@ func TestFastRoundTrip(t *testing.T) {
 	require.True(t, bytes.Equal(all, got), "zstd -d decoded differently")
 }
 
-// TestFastRawBlockKeepsRepeats: a block written raw between compressed ones
-// must leave the repeat offsets as the decoder has them. Records whose
-// fields repeat at a fixed distance, then noise, then the records again:
-// the third block's repeat matches are right only if the raw block did not
-// advance the offsets.
-func TestFastRawBlockKeepsRepeats(t *testing.T) {
+// fastCodecs returns an encoder of every test setting.
+func fastCodecs(t *testing.T) []codec {
+	var codecs []codec
+	for _, o := range fastTestOptions {
+		f, err := NewFastEncoder(o)
+		require.NoError(t, err)
+		codecs = append(codecs, codec{fmt.Sprintf("%+v", o), f.EncodeAll})
+	}
+	return codecs
+}
+
+// TestFastRoundTrip: every setting's frames decode (requireRoundTrips).
+func TestFastRoundTrip(t *testing.T) {
+	requireRoundTrips(t, fastCodecs(t), encoderTestInputs(t))
+}
+
+// recordsNoiseRecords returns 128 KiB of records whose fields repeat at a
+// fixed distance, 128 KiB of noise (a raw block) and the records again, and
+// the noise: the third block's repeat matches decode right only if the raw
+// block did not advance the repeat offsets (a raw block carries no
+// sequences, RFC 8878 section 3.1.1.5).
+func recordsNoiseRecords() (src, noise []byte) {
 	rng := rand.New(rand.NewSource(5))
-	noise := make([]byte, maxBlockSize)
+	noise = make([]byte, maxBlockSize)
 	rng.Read(noise)
 	var rec []byte
 	for len(rec) < maxBlockSize {
@@ -115,16 +148,26 @@ func TestFastRawBlockKeepsRepeats(t *testing.T) {
 		rec = append(rec, '\n')
 	}
 	rec = rec[:maxBlockSize]
-	src := append(append(append([]byte{}, rec...), noise...), rec...)
-	for _, o := range fastTestOptions {
-		f, err := NewFastEncoder(o)
-		require.NoError(t, err)
-		frame := f.EncodeAll(nil, src)
+	return append(append(append([]byte{}, rec...), noise...), rec...), noise
+}
+
+// requireRawBlockKeepsRepeats encodes recordsNoiseRecords with each encoder:
+// it must decode, and the records must cost little.
+func requireRawBlockKeepsRepeats(t *testing.T, codecs []codec) {
+	src, noise := recordsNoiseRecords()
+	for _, c := range codecs {
+		frame := c.encode(nil, src)
 		got, err := decodeKlauspost(t, frame)
-		require.NoError(t, err, "%+v", o)
-		require.True(t, bytes.Equal(src, got), "%+v", o)
-		require.Less(t, len(frame), len(src)/2+len(noise)/2, "%+v", o)
+		require.NoError(t, err, c.name)
+		require.True(t, bytes.Equal(src, got), c.name)
+		require.Less(t, len(frame), len(src)/2+len(noise)/2, c.name)
 	}
+}
+
+// TestFastRawBlockKeepsRepeats: a block written raw between compressed ones
+// leaves the repeat offsets as the decoder has them.
+func TestFastRawBlockKeepsRepeats(t *testing.T) {
+	requireRawBlockKeepsRepeats(t, fastCodecs(t))
 }
 
 // TestFastSplitAfterRawPart: a 128 KiB stretch whose first half is noise
@@ -257,12 +300,18 @@ func TestNewFastEncoderRejectsBadOptions(t *testing.T) {
 	}
 }
 
-func FuzzFastEncoder(f *testing.F) {
+// addEncoderSeeds adds the encoder fuzz targets' seed corpus: input and
+// which of the test settings to use.
+func addEncoderSeeds(f *testing.F) {
 	f.Add([]byte("abcabcabcabd"), uint8(0))
 	f.Add(bytes.Repeat([]byte("xyz"), 1000), uint8(1))
 	f.Add([]byte("a man a plan a canal panama, a man a plan"), uint8(2))
 	f.Add([]byte{}, uint8(3))
 	f.Add(bytes.Repeat([]byte{0, 1, 0, 1, 0, 2}, 50), uint8(4))
+}
+
+func FuzzFastEncoder(f *testing.F) {
+	addEncoderSeeds(f)
 	f.Fuzz(func(t *testing.T, src []byte, which uint8) {
 		e, err := NewFastEncoder(fastTestOptions[int(which)%len(fastTestOptions)])
 		require.NoError(t, err)
@@ -272,27 +321,33 @@ func FuzzFastEncoder(f *testing.F) {
 	})
 }
 
-// fastMeasureOptions reads FAST_MM, FAST_DEPTH, FAST_LAZY, FAST_NICE and
-// FAST_HASHLOG over a middle setting, for tuning runs.
-func fastMeasureOptions(tb testing.TB) FastOptions {
-	o := FastOptions{MinMatch: 5, Depth: 16, Lazy: 1, NiceLen: 64}
-	for name, field := range map[string]*int{"FAST_MM": &o.MinMatch, "FAST_DEPTH": &o.Depth,
-		"FAST_LAZY": &o.Lazy, "FAST_NICE": &o.NiceLen, "FAST_HASHLOG": &o.HashLog, "FAST_SPARSE": &o.Sparse} {
+// envInts sets each field from its environment variable, if set, for
+// tuning runs.
+func envInts(tb testing.TB, fields map[string]*int) {
+	for name, field := range fields {
 		if s := os.Getenv(name); s != "" {
 			n, err := strconv.Atoi(s)
 			require.NoError(tb, err, name)
 			*field = n
 		}
 	}
+}
+
+// fastMeasureOptions reads FAST_MM, FAST_DEPTH, FAST_LAZY, FAST_NICE,
+// FAST_HASHLOG and FAST_SPARSE over a middle setting.
+func fastMeasureOptions(tb testing.TB) FastOptions {
+	o := FastOptions{MinMatch: 5, Depth: 16, Lazy: 1, NiceLen: 64}
+	envInts(tb, map[string]*int{"FAST_MM": &o.MinMatch, "FAST_DEPTH": &o.Depth,
+		"FAST_LAZY": &o.Lazy, "FAST_NICE": &o.NiceLen, "FAST_HASHLOG": &o.HashLog, "FAST_SPARSE": &o.Sparse})
 	return o
 }
 
-// BenchmarkFastTree encodes 1 MiB chunks of the benchmark tree (see
-// treeSample) and reports the total size.
-func BenchmarkFastTree(b *testing.B) {
-	chunks := treeSample(b, 8)
-	f, err := NewFastEncoder(fastMeasureOptions(b))
-	require.NoError(b, err)
+// measureTree encodes n 1 MiB chunks of the benchmark tree (see
+// treeSample) per iteration and reports their total size and the CPU
+// time per iteration: CPU time, not wall time, is what the shared machine
+// lets one compare between runs.
+func measureTree(b *testing.B, n int, encode func(dst, src []byte) []byte) {
+	chunks := treeSample(b, n)
 	total := 0
 	for _, c := range chunks {
 		total += len(c)
@@ -301,18 +356,23 @@ func BenchmarkFastTree(b *testing.B) {
 	b.ResetTimer()
 	var size int
 	var out []byte
-	// CPU time, not wall time, is what the shared machine lets one
-	// compare between runs.
 	cpu0 := processCPU(b)
 	for i := 0; i < b.N; i++ {
 		size = 0
 		for _, c := range chunks {
-			out = f.EncodeAll(out[:0], c)
+			out = encode(out[:0], c)
 			size += len(out)
 		}
 	}
 	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(size), "bytes")
+}
+
+// BenchmarkFastTree measures the fast encoder on 8 MiB of the tree.
+func BenchmarkFastTree(b *testing.B) {
+	f, err := NewFastEncoder(fastMeasureOptions(b))
+	require.NoError(b, err)
+	measureTree(b, 8, f.EncodeAll)
 }
 
 // processCPU returns the process's user+system time in nanoseconds.
