@@ -89,6 +89,10 @@ func NewHashEncoder(o HashOptions) (*HashEncoder, error) {
 		return nil, fmt.Errorf("%w: long hash log %d not in %d..%d", errOptions, o.LongLog, hashMinLog, hashMaxLog)
 	case o.StepLog < 4 || o.StepLog > 10:
 		return nil, fmt.Errorf("%w: step log %d not in 4..10", errOptions, o.StepLog)
+	case o.Lazy < 0 || o.Lazy > 2:
+		return nil, fmt.Errorf("%w: hash lazy %d not in 0..2", errOptions, o.Lazy)
+	case o.Lazy > 0 && !o.Double:
+		return nil, fmt.Errorf("%w: hash lazy search needs the double-fast parse", errOptions)
 	}
 	e := &HashEncoder{opts: o, base: 1, mmShift: uint(64 - 8*o.MinMatch)}
 	e.w.quick = true

@@ -12,13 +12,15 @@ import (
 
 // hashTestOptions cover both strategies, every minimum match, tiny tables
 // (collisions everywhere), the slowest and fastest skipping over
-// literals, and block splitting.
+// literals, lazy and lazy2 search, block splitting, and the setting of
+// zstd levels 1-5 (the third).
 var hashTestOptions = []HashOptions{
 	{MinMatch: 6, ShortLog: 14, StepLog: 6},
 	{MinMatch: 4, ShortLog: hashMinLog, StepLog: 4},
-	{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 17, StepLog: 8, Lazy: 1},
+	{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 15, StepLog: 8, Lazy: 1},
 	{Double: true, MinMatch: 4, ShortLog: 16, LongLog: 16, StepLog: 8, Split: true},
 	{Double: true, MinMatch: 7, ShortLog: hashMinLog, LongLog: hashMinLog, StepLog: 10},
+	{Double: true, MinMatch: 5, ShortLog: 12, LongLog: 13, StepLog: 5, Lazy: 2},
 }
 
 // hashTestInputs adds to the encoder's inputs a "copy soup": random bytes,
@@ -201,6 +203,9 @@ func TestNewHashEncoderRejectsBadOptions(t *testing.T) {
 		{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 0, StepLog: 8},
 		{MinMatch: 5, ShortLog: 16, StepLog: 3},
 		{MinMatch: 5, ShortLog: 16, StepLog: 11},
+		{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: 3},
+		{Double: true, MinMatch: 5, ShortLog: 16, LongLog: 16, StepLog: 8, Lazy: -1},
+		{MinMatch: 5, ShortLog: 16, StepLog: 8, Lazy: 1},
 	} {
 		_, err := NewHashEncoder(o)
 		require.ErrorIs(t, err, errOptions, "%+v", o)
