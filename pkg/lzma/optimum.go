@@ -316,12 +316,20 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		matchByte := src[position-int(reps[0])-1]
 		ps := uint32(position) & pbMask
 		mi := st<<posStatesBitsMax + ps
-		cur1Price := curPrice + price0(e.isMatch[mi]) + e.literalPrice(position, st, reps[0])
+		// Prices only add up, so a path whose price without its literal
+		// already loses cannot win with it: the literal's price (eight
+		// table lookups) is computed only where the comparison needs it.
+		// litBase is the literal's path without the literal itself.
+		litBase := curPrice + price0(e.isMatch[mi])
+		cur1Price, litPriced := uint32(0), false
 		next := &opt[cur+1]
 		nextIsChar := false
-		if cur1Price < next.price {
-			next.set(cur1Price, int32(cur), -1)
-			nextIsChar = true
+		if litBase < next.price {
+			cur1Price, litPriced = litBase+e.literalPrice(position, st, reps[0]), true
+			if cur1Price < next.price {
+				next.set(cur1Price, int32(cur), -1)
+				nextIsChar = true
+			}
 		}
 		matchPrice := curPrice + price1(e.isMatch[mi])
 		repMatchPrice := matchPrice + price1(e.isRep[st])
@@ -346,15 +354,20 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			if l2 >= 2 {
 				st2 := stateLiteral(st)
 				ps2 := uint32(position+1) & pbMask
-				p := cur1Price + price1(e.isMatch[st2<<posStatesBitsMax+ps2]) + price1(e.isRep[st2]) +
+				rest := price1(e.isMatch[st2<<posStatesBitsMax+ps2]) + price1(e.isRep[st2]) +
 					e.pureRepPrice(0, st2, ps2) + e.repLenEnc.prices[ps2][l2-matchLenMin]
 				offset := cur + 1 + l2
 				for lenEnd < offset {
 					lenEnd++
 					opt[lenEnd].price = infinityPrice
 				}
-				if p < opt[offset].price {
-					opt[offset] = optNode{price: p, posPrev: int32(cur + 1), backPrev: 0, prev1IsChar: true}
+				if litBase+rest < opt[offset].price {
+					if !litPriced {
+						cur1Price, litPriced = litBase+e.literalPrice(position, st, reps[0]), true
+					}
+					if p := cur1Price + rest; p < opt[offset].price {
+						opt[offset] = optNode{price: p, posPrev: int32(cur + 1), backPrev: 0, prev1IsChar: true}
+					}
 				}
 			}
 		}
@@ -390,8 +403,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			if l2 >= 2 {
 				st2 := stateRep(st)
 				ps2 := uint32(position+rl) & pbMask
-				p := price + lp[rl-matchLenMin] + price0(e.isMatch[st2<<posStatesBitsMax+ps2]) +
-					e.matchedLiteralPrice(position+rl, uint32(src[position+rl]), uint32(src[b+rl]))
+				p := price + lp[rl-matchLenMin] + price0(e.isMatch[st2<<posStatesBitsMax+ps2])
 				st2 = stateLiteral(st2)
 				ps2 = uint32(position+rl+1) & pbMask
 				p += price1(e.isMatch[st2<<posStatesBitsMax+ps2]) + price1(e.isRep[st2]) +
@@ -401,9 +413,14 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 					lenEnd++
 					opt[lenEnd].price = infinityPrice
 				}
+				// The literal's price last, as above: only if the
+				// path can still win.
 				if p < opt[offset].price {
-					opt[offset] = optNode{price: p, posPrev: int32(cur + rl + 1), backPrev: 0,
-						prev1IsChar: true, prev2: true, posPrev2: int32(cur), backPrev2: int32(ri)}
+					p += e.matchedLiteralPrice(position+rl, uint32(src[position+rl]), uint32(src[b+rl]))
+					if p < opt[offset].price {
+						opt[offset] = optNode{price: p, posPrev: int32(cur + rl + 1), backPrev: 0,
+							prev1IsChar: true, prev2: true, posPrev2: int32(cur), backPrev2: int32(ri)}
+					}
 				}
 			}
 		}
@@ -456,8 +473,7 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			if l2 >= 2 {
 				st2 := stateMatch(st)
 				ps2 := uint32(position+l) & pbMask
-				p += price0(e.isMatch[st2<<posStatesBitsMax+ps2]) +
-					e.matchedLiteralPrice(position+l, uint32(src[position+l]), uint32(src[b+l]))
+				p += price0(e.isMatch[st2<<posStatesBitsMax+ps2])
 				st2 = stateLiteral(st2)
 				ps2 = uint32(position+l+1) & pbMask
 				p += price1(e.isMatch[st2<<posStatesBitsMax+ps2]) + price1(e.isRep[st2]) +
@@ -468,8 +484,11 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 					opt[lenEnd].price = infinityPrice
 				}
 				if p < opt[offset].price {
-					opt[offset] = optNode{price: p, posPrev: int32(cur + l + 1), backPrev: 0,
-						prev1IsChar: true, prev2: true, posPrev2: int32(cur), backPrev2: int32(dist) + numReps}
+					p += e.matchedLiteralPrice(position+l, uint32(src[position+l]), uint32(src[b+l]))
+					if p < opt[offset].price {
+						opt[offset] = optNode{price: p, posPrev: int32(cur + l + 1), backPrev: 0,
+							prev1IsChar: true, prev2: true, posPrev2: int32(cur), backPrev2: int32(dist) + numReps}
+					}
 				}
 			}
 			offs++
