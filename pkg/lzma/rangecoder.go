@@ -58,16 +58,19 @@ func (rc *rangeEncoder) shiftLow() {
 	rc.low = (rc.low & 0x00FFFFFF) << 8
 }
 
+// encodeBit codes bit (0 or 1) with probability *p and adapts it. The
+// coded bits are close to random for the branch predictor, so both
+// outcomes are computed and one is selected with a mask: a 0 keeps the
+// low bound part of the range, a 1 the rest above it.
 func (rc *rangeEncoder) encodeBit(p *prob, bit uint32) {
-	bound := (rc.rng >> numBitModelTotalBits) * uint32(*p)
-	if bit == 0 {
-		rc.rng = bound
-		*p += (bitModelTotal - *p) >> numMoveBits
-	} else {
-		rc.low += uint64(bound)
-		rc.rng -= bound
-		*p -= *p >> numMoveBits
-	}
+	v := uint32(*p)
+	bound := (rc.rng >> numBitModelTotalBits) * v
+	mask := -bit
+	rc.low += uint64(bound & mask)
+	rc.rng = bound + (rc.rng-2*bound)&mask
+	p0 := v + (bitModelTotal-v)>>numMoveBits
+	p1 := v - v>>numMoveBits
+	*p = prob(p0 ^ (p0^p1)&mask)
 	// One shift suffices: the range was at least 2^24 and a bit keeps at
 	// least 31/2048 of it.
 	if rc.rng < topValue {
