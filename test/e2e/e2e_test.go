@@ -59,7 +59,7 @@ func TestPortabled(t *testing.T) {
 	// The demo, built by real Nix through nix/portable-service.nix.
 	demo := demoService(t, nix, mkportable, images, "demo", "")
 	demo.planInspect(p)
-	for _, mode := range []string{"default", "trusted", "strict", "nonetwork", runtimeMode, copyMode} {
+	for _, mode := range []string{"default", "trusted", "strict", "nonetwork", runtimeMode, copyMode, enableMode, reattachMode} {
 		demo.planRun(p, mode)
 	}
 	check("demo", func(t *testing.T, r *run) {
@@ -72,6 +72,8 @@ func TestPortabled(t *testing.T) {
 		t.Run("nonetwork", func(t *testing.T) { demo.checkNetworkDenied(t, r, "nonetwork", 5) })
 		t.Run("runtime", func(t *testing.T) { demo.checkRuns(t, r, runtimeMode) })
 		t.Run("copy", func(t *testing.T) { demo.checkRuns(t, r, copyMode) })
+		t.Run("enable", func(t *testing.T) { demo.checkRuns(t, r, enableMode) })
+		t.Run("reattach", func(t *testing.T) { demo.checkRuns(t, r, reattachMode) })
 	})
 
 	// The same demo with zstd and 64 KiB blocks: another compressor and

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,21 +77,34 @@ const runtimeMode = "runtime"
 // --copy=), so the units must not depend on anything but their copies.
 const copyMode = "copy"
 
+// enableMode attaches and detaches with --enable as well as --now
+// (portablectl(1)): the units with an [Install] section are enabled while
+// attached, and disabled again by detach.
+const enableMode = "enable"
+
+// reattachMode attaches, then at once reattaches the same image with
+// `portablectl reattach --now` (what an upgrade in place does): the units
+// are replaced and restarted, and must come up as after an attach.
+const reattachMode = "reattach"
+
 func attachFlags(mode string) []string {
 	switch mode {
-	case "":
+	case "", reattachMode:
 		return nil
 	case runtimeMode:
 		return []string{"--runtime"}
 	case copyMode:
 		return []string{"--copy=copy"}
+	case enableMode:
+		return []string{"--enable"}
 	default:
 		return []string{"--profile=" + mode}
 	}
 }
 
 func profileOf(mode string) string {
-	if mode == "" || mode == runtimeMode || mode == copyMode {
+	switch mode {
+	case "", runtimeMode, copyMode, enableMode, reattachMode:
 		return "default"
 	}
 	return mode
@@ -109,11 +123,20 @@ func (s service) planRun(p *plan, profile string) {
 	k := s.runKey(profile)
 	attach := append([]string{"portablectl", "attach", "--now"}, attachFlags(profile)...)
 	detach := []string{"portablectl", "detach", "--now"}
-	if profile == runtimeMode {
+	switch profile {
+	case runtimeMode:
 		detach = append(detach, "--runtime")
+	case enableMode:
+		detach = append(detach, "--enable")
 	}
 	p.call("mark", k)
 	p.step(k+".attach", append(attach, s.image)...)
+	if profile == reattachMode {
+		p.step(k+".reattach", "portablectl", "reattach", "--now", s.image)
+	}
+	if profile == enableMode {
+		p.step(k+".wants", "find", attachedDir(profile), "-path", "*.wants/*")
+	}
 	// Under a denying profile wait for main's failure and try the page
 	// briefly; otherwise wait for the page, which proves the service up,
 	// and only then read the units' states.
@@ -177,6 +200,30 @@ func (s service) runKey(profile string) string {
 func (s service) checkRuns(t *testing.T, r *run, profile string) {
 	k := s.runKey(profile)
 	s.checkAttached(t, r, k, profile)
+	if profile == reattachMode {
+		t.Run("reattach", func(t *testing.T) {
+			st := r.step(t, k+".reattach")
+			require.Equal(t, 0, st.RC, "%s", st)
+		})
+	}
+	if profile == enableMode {
+		t.Run("enabled", func(t *testing.T) {
+			// portabled enables a unit by its [Install] section, with
+			// the .wants symlink beside the attached copy (systemd 252's
+			// systemctl is-enabled still says "disabled" for those, so
+			// the symlinks are what shows it), and detach --enable
+			// removes them.
+			attach, wants, detach := r.step(t, k+".attach"), r.step(t, k+".wants"), r.step(t, k+".detach")
+			dir := regexp.QuoteMeta(attachedDir(profile))
+			for _, u := range s.enabled {
+				link := dir + `[^ "]+\.wants/` + regexp.QuoteMeta(u)
+				assert.Regexp(t, "Created symlink "+link+" → "+dir+regexp.QuoteMeta(u)+`\.`, attach.Stderr, "%s", attach)
+				assert.Regexp(t, "(?m)^"+link+"$", wants.Stdout, "%s", wants)
+				assert.Regexp(t, `Removed "`+link+`"`, detach.Stderr, "%s", detach)
+			}
+			assert.Len(t, strings.Fields(wants.Stdout), len(s.enabled), "only units with [Install] are enabled\n%s", wants)
+		})
+	}
 	t.Run("serves", func(t *testing.T) {
 		st := r.step(t, k+".fetch")
 		require.Equal(t, 0, st.RC, "%s\n%s", st, r.journalOf(k, s.main))
