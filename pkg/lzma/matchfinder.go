@@ -243,9 +243,9 @@ func (mf *binTree) insert(collect bool) {
 }
 
 // extend returns the length of the common prefix of buf[a:] and buf[b:],
-// known to be at least l, capped at limit; a+limit must not exceed
-// len(buf). Eight bytes are compared at a time: long matches are common in
-// binaries and the byte loop dominated the match finder.
+// known to be at least l, capped at limit; b < a and a+limit must not
+// exceed len(buf). Eight bytes are compared at a time: long matches are
+// common in binaries and the byte loop dominated the match finder.
 func extend(buf []byte, a, b, l, limit int) int {
 	for l+8 <= limit {
 		x := binary.LittleEndian.Uint64(buf[a+l:]) ^ binary.LittleEndian.Uint64(buf[b+l:])
@@ -253,6 +253,17 @@ func extend(buf []byte, a, b, l, limit int) int {
 			return l + bits.TrailingZeros64(x)>>3
 		}
 		l += 8
+	}
+	if l < limit && limit >= 8 {
+		// The last bytes in the word ending at limit, shifted so that
+		// byte l comes first (callers pass an l whose earlier bytes may
+		// differ): one compare instead of up to seven byte steps.
+		x := binary.LittleEndian.Uint64(buf[a+limit-8:]) ^ binary.LittleEndian.Uint64(buf[b+limit-8:])
+		x >>= uint(l-(limit-8)) << 3
+		if x == 0 {
+			return limit
+		}
+		return l + bits.TrailingZeros64(x)>>3
 	}
 	for l < limit && buf[a+l] == buf[b+l] {
 		l++
