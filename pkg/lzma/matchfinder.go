@@ -140,9 +140,10 @@ func (mf *binTree) insert(collect bool) {
 		// Two positions ahead: the hash slots; one ahead: the tree
 		// node and bytes of the head its slot holds now.
 		v2 := binary.LittleEndian.Uint32(buf[cur+2:])
-		prefetch(unsafe.Pointer(&mf.hash4[(v2*prime4)>>mf.hash4Shift]))
-		prefetch(unsafe.Pointer(&mf.hash3[((v2&0xFFFFFF)*prime3)>>(32-hash3Bits)]))
-		prefetch(unsafe.Pointer(&mf.hash2[v2&0xFFFF]))
+		h4n := unsafe.Pointer(&mf.hash4[(v2*prime4)>>mf.hash4Shift])
+		// Without a head at cur+1 the hash slot is hinted again, which
+		// costs less than a second call.
+		node, str := h4n, h4n
 		v1 := binary.LittleEndian.Uint32(buf[cur+1:])
 		if head := mf.hash4[(v1*prime4)>>mf.hash4Shift]; head != 0 {
 			if d := p1 + 1 - head; d < mf.cyclicSize {
@@ -150,10 +151,12 @@ func (mf *binTree) insert(collect bool) {
 				if d > mf.cyclicPos+1 {
 					np += mf.cyclicSize
 				}
-				prefetch(unsafe.Pointer(&mf.son[(np<<1)%uint32(len(mf.son))]))
-				prefetch(unsafe.Pointer(&buf[head-1]))
+				node = unsafe.Pointer(&mf.son[(np<<1)%uint32(len(mf.son))])
+				str = unsafe.Pointer(&buf[head-1])
 			}
 		}
+		prefetch5(h4n, unsafe.Pointer(&mf.hash3[((v2&0xFFFFFF)*prime3)>>(32-hash3Bits)]),
+			unsafe.Pointer(&mf.hash2[v2&0xFFFF]), node, str)
 	}
 	c2, c3, curMatch := mf.hash2[h2], mf.hash3[h3], mf.hash4[h4]
 	mf.hash2[h2] = p1

@@ -4,10 +4,12 @@ package lzma
 
 import "unsafe"
 
-// prefetch asks the CPU to start loading the cache line at addr. The match
-// finder is bound by cache misses on its hash heads and tree nodes (2 to 8
-// MiB of tables per 1 MiB block); hinting the next positions' lines while
-// the current one is searched hides part of that latency.
+// prefetch5 asks the CPU to start loading the cache lines at five
+// addresses. The match finder is bound by cache misses on its hash heads
+// and tree nodes (2 to 8 MiB of tables per 1 MiB block); hinting the next
+// positions' lines while the current one is searched hides part of that
+// latency. A call into assembly cannot be inlined and makes the caller
+// save its registers, so the hints of one position go in a single call.
 //
 //go:noescape
-func prefetch(addr unsafe.Pointer)
+func prefetch5(a, b, c, d, e unsafe.Pointer)

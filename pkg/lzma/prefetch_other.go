@@ -4,4 +4,4 @@ package lzma
 
 import "unsafe"
 
-func prefetch(addr unsafe.Pointer) {}
+func prefetch5(a, b, c, d, e unsafe.Pointer) {}
