@@ -350,7 +350,12 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 		if !nextIsChar && matchByte != curByte {
 			t := min(numAvailFull-1, nice)
 			b := position - int(reps[0])
-			l2 := extend(src, position+1, b, 0, t)
+			// Only a rep0 of two or more bytes counts: two bytes
+			// are compared here before extend is called.
+			l2 := 0
+			if t >= 2 && binary.LittleEndian.Uint16(src[position+1:]) == binary.LittleEndian.Uint16(src[b:]) {
+				l2 = extend(src, position+1, b, 2, t)
+			}
 			if l2 >= 2 {
 				st2 := stateLiteral(st)
 				ps2 := uint32(position+1) & pbMask
@@ -397,8 +402,9 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			}
 			// Rep, literal, rep0.
 			l2 := 0
-			if limit := min(numAvailFull, rl+1+nice); rl+1 < limit {
-				l2 = extend(src, position, b, rl+1, limit) - (rl + 1)
+			if limit := min(numAvailFull, rl+1+nice); rl+3 <= limit &&
+				binary.LittleEndian.Uint16(src[position+rl+1:]) == binary.LittleEndian.Uint16(src[b+rl+1:]) {
+				l2 = extend(src, position, b, rl+3, limit) - (rl + 1)
 			}
 			if l2 >= 2 {
 				st2 := stateRep(st)
@@ -467,8 +473,9 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			// Match, literal, rep0.
 			b := position - int(dist) - 1
 			l2 := 0
-			if limit := min(numAvailFull, l+1+nice); l+1 < limit {
-				l2 = extend(src, position, b, l+1, limit) - (l + 1)
+			if limit := min(numAvailFull, l+1+nice); l+3 <= limit &&
+				binary.LittleEndian.Uint16(src[position+l+1:]) == binary.LittleEndian.Uint16(src[b+l+1:]) {
+				l2 = extend(src, position, b, l+3, limit) - (l + 1)
 			}
 			if l2 >= 2 {
 				st2 := stateMatch(st)
