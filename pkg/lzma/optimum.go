@@ -462,7 +462,11 @@ func (o *optimizer) optimum(e *Encoder, pos int) {
 			if l >= numLenToPosStates+matchLenMin {
 				p = far + lenPrices[l-matchLenMin]
 			} else {
-				p = normalMatchPrice + e.distLenPrice(dist, uint32(l), ps)
+				// distLenPrice spelled out: the call is just over
+				// the inlining budget and this is the parser's
+				// innermost loop. Below 6 the length is its own
+				// distance context (lenToPosState).
+				p = normalMatchPrice + lenPrices[l-matchLenMin] + e.distPrice(dist, uint32(l-matchLenMin))
 			}
 			if nd := &opt[cur+l]; p < nd.price {
 				nd.set(p, int32(cur), int32(dist)+numReps)
