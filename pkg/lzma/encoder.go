@@ -3,6 +3,7 @@ package lzma
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // Options select the coder's parameters. Zero fields take defaults: lc 3,
@@ -465,18 +466,26 @@ func (e *Encoder) fillAlignPrices() {
 func (e *Encoder) fillDistPrices() {
 	distTableSize := uint32(posSlot(uint32(e.dictSize-1))) + 1
 	e.distTableSize = distTableSize
+	// Every tree node's price is its parent's plus one bit, so each
+	// node is priced once and not once per symbol below it (about 640
+	// bit prices instead of 1480 per refresh, every 32 matches).
 	var footer [numFullDistances]uint32
-	for d := uint32(startPosModelIndex); d < numFullDistances; d++ {
-		slot := posSlot(d)
+	for slot := uint32(startPosModelIndex); slot < endPosModelIndex; slot++ {
 		footerBits := int(slot>>1) - 1
 		base := (2 | slot&1) << uint(footerBits)
-		footer[d] = reverseTreePrice(e.posSpecial[base-slot:], footerBits, d-base)
+		var node [numFullDistances >> 1]uint32
+		treeNodePrices(e.posSpecial[base-slot:], node[:2<<footerBits])
+		// The reverse tree codes the lowest bit first: the leaf of
+		// footer r is r's bits reversed.
+		for r := uint32(0); r < 1<<footerBits; r++ {
+			footer[base+r] = node[1<<footerBits|bits.Reverse32(r)>>(32-footerBits)]
+		}
 	}
 	for ls := 0; ls < numLenToPosStates; ls++ {
 		sp := &e.posSlotPrices[ls]
-		for s := uint32(0); s < distTableSize; s++ {
-			sp[s] = treePrice(e.posSlots[ls][:], numPosSlotBits, s)
-		}
+		var node [2 << numPosSlotBits]uint32
+		treeNodePrices(e.posSlots[ls][:], node[:1<<numPosSlotBits+distTableSize])
+		copy(sp[:distTableSize], node[1<<numPosSlotBits:])
 		for s := uint32(endPosModelIndex); s < distTableSize; s++ {
 			sp[s] += (s>>1 - 1 - numAlignBits) << numBitPriceShiftBits
 		}
@@ -489,6 +498,16 @@ func (e *Encoder) fillDistPrices() {
 		}
 	}
 	e.matchPriceCount = 0
+}
+
+// treeNodePrices sets node[m] to the price of reaching node m of a bit
+// tree (node 1 the root, m's children 2m and 2m+1) for every m below
+// len(node); a leaf's price is its symbol's treePrice.
+func treeNodePrices(probs []prob, node []uint32) {
+	node[1] = 0
+	for m := 2; m < len(node); m++ {
+		node[m] = node[m>>1] + priceBit(probs[m>>1], uint32(m&1))
+	}
 }
 
 // distLenPrice is the price of a normal match's length and distance
