@@ -409,16 +409,7 @@ func TestBuildHardLinksAndSymlinkedUnit(t *testing.T) {
 	// would be followed on the host; on a real store both work).
 	require.NoError(t, os.Symlink(filepath.Base(realUnit), filepath.Join(root, unitSP)))
 
-	s := &Spec{Pname: "demo", Version: "1", Units: []string{unitSP}, Contents: []string{sp}}
-	storePaths := filepath.Join(t.TempDir(), "store-paths")
-	require.NoError(t, os.WriteFile(storePaths, []byte(sp+"\n"+unitSP+"\n"+realUnit+"\n"), 0o644))
-	s.ClosureFile = storePaths
-
-	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}})
-	require.NoError(t, err)
-	r, err := squashfs.OpenImage(sum.Image)
-	require.NoError(t, err)
-	defer func() { _ = r.Close() }()
+	r := buildDemoFromStore(t, root, sp, unitSP, realUnit)
 
 	var inodes []uint32
 	for _, name := range []string{"one", "two"} {
@@ -567,15 +558,7 @@ func TestBuildAwkwardStoreNames(t *testing.T) {
 	unitSP := "/nix/store/4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f4f-demo.service"
 	require.NoError(t, os.WriteFile(filepath.Join(root, unitSP), []byte("[Service]\nExecStart=/bin/true\n"), 0o444))
 
-	s := &Spec{Pname: "demo", Version: "1", Units: []string{unitSP}, Contents: []string{sp}}
-	storePaths := filepath.Join(t.TempDir(), "store-paths")
-	require.NoError(t, os.WriteFile(storePaths, []byte(sp+"\n"+unitSP+"\n"), 0o644))
-	s.ClosureFile = storePaths
-	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}})
-	require.NoError(t, err)
-	r, err := squashfs.OpenImage(sum.Image)
-	require.NoError(t, err)
-	defer func() { _ = r.Close() }()
+	r := buildDemoFromStore(t, root, sp, unitSP)
 	base := strings.TrimPrefix(sp, "/")
 	for _, n := range names {
 		data, err := r.ReadFile(base + "/" + n + "/f")
@@ -585,4 +568,21 @@ func TestBuildAwkwardStoreNames(t *testing.T) {
 	data, err := r.ReadFile(base + deep + "/bottom")
 	require.NoError(t, err)
 	assert.Equal(t, "bottom", string(data))
+}
+
+// buildDemoFromStore builds the image of a "demo" spec whose contents are
+// sp and whose unit is unitSP, from a store under root; closure is sp,
+// unitSP and more. It returns the image opened with the package's reader.
+func buildDemoFromStore(t *testing.T, root, sp, unitSP string, more ...string) *squashfs.Reader {
+	t.Helper()
+	s := &Spec{Pname: "demo", Version: "1", Units: []string{unitSP}, Contents: []string{sp}}
+	s.ClosureFile = filepath.Join(t.TempDir(), "store-paths")
+	closure := strings.Join(append([]string{sp, unitSP}, more...), "\n") + "\n"
+	require.NoError(t, os.WriteFile(s.ClosureFile, []byte(closure), 0o644))
+	sum, err := Run(s, t.TempDir(), BuildOptions{Options: Options{StoreRoot: root}})
+	require.NoError(t, err)
+	r, err := squashfs.OpenImage(sum.Image)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return r
 }
